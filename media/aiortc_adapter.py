@@ -1,0 +1,328 @@
+"""The one place that reaches into aiortc's private internals.
+
+aiortc decodes everything it receives and encodes everything it sends. A
+forwarding SFU needs neither, and aiortc has no public hook for it, so this
+module replaces three things on individual receiver and sender *instances*
+(never on the classes):
+
+- ``RTCRtpReceiver.receive`` and ``_handle_rtp_packet``: no decoder thread is
+  started; every inbound packet (after RTX unwrapping, with receiver statistics,
+  upstream NACKs and REMB kept as aiortc does them) goes to a callback instead
+  of the jitter buffer and the decoder.
+- ``RTCRtpSender._run_rtp``: idles, because packets are written by the relay;
+  ``_run_rtcp`` sends sender reports built from the relay's counters;
+  ``_handle_rtcp_packet`` hands NACK, PLI/FIR and receiver reports to callbacks.
+- Sending: a packet is protected with the DTLS transport's SRTP session and
+  written to the nominated ICE pair synchronously, without aiortc's per-packet
+  coroutine chain.
+
+The aiortc version range is pinned in pyproject.toml; tests/media/test_adapter.py
+fails loudly if an upgrade moves any of these internals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.codecs import is_rtx
+from aiortc.rate import RemoteBitrateEstimator
+from aiortc.rtcdtlstransport import RTCDtlsTransport, State
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpReceiveParameters, RTCRtpSendParameters
+from aiortc.rtcrtpreceiver import StreamStatistics
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    RtcpByePacket,
+    RtcpPsfbPacket,
+    RtcpReceiverInfo,
+    RtcpRrPacket,
+    RtcpRtpfbPacket,
+    RtcpSdesPacket,
+    RtcpSenderInfo,
+    RtcpSourceInfo,
+    RtcpSrPacket,
+    RtpPacket,
+    pack_remb_fci,
+    unwrap_rtx,
+)
+
+__all__ = [
+    "InboundTap",
+    "OutboundPort",
+    "SenderReportSource",
+    "check_compatible",
+    "tap_receiver",
+    "take_sender",
+]
+
+logger = logging.getLogger(__name__)
+
+MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+
+PacketCallback = Callable[[RtpPacket, RTCRtpCodecParameters], None]
+SrCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SenderReport:
+    ntp_timestamp: int
+    rtp_timestamp: int
+    packet_count: int
+    octet_count: int
+
+
+SenderReportSource = Callable[[], SenderReport | None]
+
+
+def _private(obj: object, cls: type, name: str) -> Any:
+    return getattr(obj, f"_{cls.__name__}__{name}")
+
+
+def _set_private(obj: object, cls: type, name: str, value: object) -> None:
+    setattr(obj, f"_{cls.__name__}__{name}", value)
+
+
+_RECEIVER_FIELDS = ("codecs", "rtx_ssrc", "started", "remote_streams", "nack_generator",
+                    "remote_bitrate_estimator", "rtcp_ssrc", "decoder_thread")
+_SENDER_FIELDS = ("rtp_started", "rtp_exited", "rtcp_started", "rtcp_exited", "cname", "lsr", "lsr_time")
+
+
+def check_compatible() -> None:
+    """Raise if the installed aiortc lacks an internal this adapter relies on."""
+    receiver = RTCRtpReceiver.__new__(RTCRtpReceiver)
+    missing = [f for f in _RECEIVER_FIELDS if f"_RTCRtpReceiver__{f}" not in _init_names(RTCRtpReceiver)]
+    missing += [f for f in _SENDER_FIELDS if f"_RTCRtpSender__{f}" not in _init_names(RTCRtpSender)]
+    for name in ("_send_rtcp", "_send_rtcp_pli", "_send_rtcp_nack", "_run_rtcp", "_handle_rtp_packet"):
+        if not hasattr(receiver, name):
+            missing.append(name)
+    for name in ("_tx_srtp", "_state"):
+        if name not in _init_names(RTCDtlsTransport):
+            missing.append(name)
+    if missing:
+        raise RuntimeError(f"aiortc internals changed, media/aiortc_adapter.py needs updating: {missing}")
+
+
+def _init_names(cls: type) -> set[str]:
+    code = cls.__init__.__code__  # type: ignore[misc]
+    return set(code.co_names)
+
+
+class InboundTap:
+    """Takes a receiver's packets before aiortc's jitter buffer and decoder."""
+
+    def __init__(self, receiver: RTCRtpReceiver, on_packet: PacketCallback, on_sender_report: SrCallback) -> None:
+        self._receiver = receiver
+        self._on_packet = on_packet
+        self._on_sender_report = on_sender_report
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._original_rtcp = receiver._handle_rtcp_packet
+        receiver.receive = self._receive  # type: ignore[method-assign]
+        receiver._handle_rtp_packet = self._handle_rtp_packet  # type: ignore[method-assign]
+        receiver._handle_rtcp_packet = self._handle_rtcp_packet  # type: ignore[method-assign]
+        self.media_ssrc: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return self._receiver.track.kind
+
+    def request_keyframe(self) -> None:
+        """Send a PLI upstream for the stream being received."""
+        if self.media_ssrc is None:
+            return
+        task = asyncio.ensure_future(self._receiver._send_rtcp_pli(self.media_ssrc))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _receive(self, parameters: RTCRtpReceiveParameters) -> None:
+        r = self._receiver
+        if _private(r, RTCRtpReceiver, "started"):
+            return
+        codecs = _private(r, RTCRtpReceiver, "codecs")
+        rtx_ssrc = _private(r, RTCRtpReceiver, "rtx_ssrc")
+        for codec in parameters.codecs:
+            codecs[codec.payloadType] = codec
+        for encoding in parameters.encodings:
+            if encoding.rtx:
+                rtx_ssrc[encoding.rtx.ssrc] = encoding.ssrc
+        r.transport._register_rtp_receiver(r, parameters)
+        _set_private(r, RTCRtpReceiver, "rtcp_task", asyncio.ensure_future(r._run_rtcp()))
+        _set_private(r, RTCRtpReceiver, "started", True)
+
+    async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        r = self._receiver
+        if not r._enabled:
+            return
+        await self._estimate_bitrate(packet, arrival_time_ms)
+        codecs: dict[int, RTCRtpCodecParameters] = _private(r, RTCRtpReceiver, "codecs")
+        codec = codecs.get(packet.payload_type)
+        if codec is None:
+            return
+        streams = _private(r, RTCRtpReceiver, "remote_streams")
+        stats = streams.get(packet.ssrc)
+        if stats is None:
+            stats = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        stats.add(packet)
+        if is_rtx(codec):
+            unwrapped = self._unwrap(packet, codec, codecs)
+            if unwrapped is None:
+                return
+            packet, codec = unwrapped
+        self.media_ssrc = packet.ssrc
+        nack = _private(r, RTCRtpReceiver, "nack_generator")
+        if nack is not None and nack.add(packet):
+            await r._send_rtcp_nack(packet.ssrc, sorted(nack.missing))
+        if packet.payload:
+            self._on_packet(packet, codec)
+
+    def _unwrap(self, packet: RtpPacket, codec: RTCRtpCodecParameters,
+                codecs: dict[int, RTCRtpCodecParameters]) -> tuple[RtpPacket, RTCRtpCodecParameters] | None:
+        original_ssrc = _private(self._receiver, RTCRtpReceiver, "rtx_ssrc").get(packet.ssrc)
+        apt = codec.parameters.get("apt")
+        if original_ssrc is None or len(packet.payload) < 2 or not isinstance(apt, int) or apt not in codecs:
+            return None
+        return unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc), codecs[apt]
+
+    async def _estimate_bitrate(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        r = self._receiver
+        estimator: RemoteBitrateEstimator | None = _private(r, RTCRtpReceiver, "remote_bitrate_estimator")
+        if estimator is None or packet.extensions.abs_send_time is None:
+            return
+        remb = estimator.add(abs_send_time=packet.extensions.abs_send_time, arrival_time_ms=arrival_time_ms,
+                             payload_size=len(packet.payload) + packet.padding_size, ssrc=packet.ssrc)
+        rtcp_ssrc = _private(r, RTCRtpReceiver, "rtcp_ssrc")
+        if rtcp_ssrc is not None and remb is not None:
+            await r._send_rtcp(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0,
+                                              fci=pack_remb_fci(*remb)))
+
+    async def _handle_rtcp_packet(self, packet: Any) -> None:
+        await self._original_rtcp(packet)
+        if isinstance(packet, RtcpSrPacket):
+            info = packet.sender_info
+            self._on_sender_report(info.ntp_timestamp, info.rtp_timestamp)
+
+
+def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketCallback, on_sender_report: SrCallback) -> InboundTap:
+    """Install the inbound tap; call before the peer connection connects."""
+    return InboundTap(receiver, on_packet, on_sender_report)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundParameters:
+    mime_type: str
+    clock_rate: int
+    payload_type: int
+    ssrc: int
+    extensions: list[tuple[int, bytes]]
+
+
+class OutboundPort:
+    """Writes pre-built RTP packets through a sender's DTLS/SRTP transport."""
+
+    def __init__(self, sender: RTCRtpSender, *, on_nack: Callable[[list[int]], None],
+                 on_keyframe_request: Callable[[], None], on_loss_report: Callable[[float], None],
+                 sender_report: SenderReportSource,
+                 on_parameters: Callable[[OutboundParameters], None]) -> None:
+        self._sender = sender
+        self._on_nack = on_nack
+        self._on_keyframe_request = on_keyframe_request
+        self._on_loss_report = on_loss_report
+        self._sender_report = sender_report
+        self._on_parameters = on_parameters
+        self._original_rtcp = sender._handle_rtcp_packet
+        self._original_send = sender.send
+        sender.send = self._send_parameters  # type: ignore[method-assign]
+        sender._run_rtp = self._idle_rtp  # type: ignore[method-assign]
+        sender._run_rtcp = self._run_rtcp  # type: ignore[method-assign]
+        sender._handle_rtcp_packet = self._handle_rtcp_packet  # type: ignore[method-assign]
+
+    @property
+    def ssrc(self) -> int:
+        return self._sender._ssrc
+
+    def send(self, data: bytes) -> bool:
+        """Protect and send one RTP packet now; False when the transport cannot send."""
+        dtls = self._sender.transport
+        if dtls._state is not State.CONNECTED:
+            return False
+        pair = dtls.transport._connection._nominated.get(1)
+        if pair is None:
+            return False
+        pair.protocol.transport.sendto(dtls._tx_srtp.protect(data), pair.remote_addr)
+        return True
+
+    async def _send_parameters(self, parameters: RTCRtpSendParameters) -> None:
+        await self._original_send(parameters)
+        codec = parameters.codecs[0]
+        extensions = []
+        for ext in parameters.headerExtensions:
+            if ext.uri == MID_URI and parameters.muxId:
+                extensions.append((ext.id, parameters.muxId.encode()))
+        self._on_parameters(OutboundParameters(codec.mimeType.lower(), codec.clockRate, codec.payloadType,
+                                               self._sender._ssrc, extensions))
+
+    async def _idle_rtp(self, codec: RTCRtpCodecParameters) -> None:
+        _private(self._sender, RTCRtpSender, "rtp_started").set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            pass
+        _private(self._sender, RTCRtpSender, "rtp_exited").set()
+
+    async def _run_rtcp(self) -> None:
+        s = self._sender
+        _private(s, RTCRtpSender, "rtcp_started").set()
+        try:
+            while True:
+                await asyncio.sleep(0.5 + random.random())
+                await s._send_rtcp(self._report_packets())
+        except asyncio.CancelledError:
+            pass
+        await s._send_rtcp([RtcpByePacket(sources=[s._ssrc])])
+        _private(s, RTCRtpSender, "rtcp_exited").set()
+
+    def _report_packets(self) -> list[Any]:
+        s = self._sender
+        packets: list[Any] = []
+        report = self._sender_report()
+        if report is not None:
+            packets.append(RtcpSrPacket(ssrc=s._ssrc, sender_info=RtcpSenderInfo(
+                ntp_timestamp=report.ntp_timestamp, rtp_timestamp=report.rtp_timestamp,
+                packet_count=report.packet_count & 0xFFFFFFFF, octet_count=report.octet_count & 0xFFFFFFFF)))
+        else:
+            packets.append(RtcpRrPacket(ssrc=s._ssrc, reports=[]))
+        cname = _private(s, RTCRtpSender, "cname")
+        if cname is not None:
+            packets.append(RtcpSdesPacket(chunks=[RtcpSourceInfo(ssrc=s._ssrc, items=[(1, cname.encode())])]))
+        return packets
+
+    async def _handle_rtcp_packet(self, packet: Any) -> None:
+        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            self._on_nack(list(packet.lost))
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+            self._on_keyframe_request()
+        elif isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+            self._handle_reports(packet.reports)
+            await self._original_rtcp(packet)
+
+    def _handle_reports(self, reports: list[RtcpReceiverInfo]) -> None:
+        for report in reports:
+            if report.ssrc == self._sender._ssrc:
+                self._on_loss_report(report.fraction_lost / 256.0)
+
+
+def take_sender(sender: RTCRtpSender, **callbacks: Any) -> OutboundPort:
+    """Turn a sender into a relay output; call before negotiation completes."""
+    return OutboundPort(sender, **callbacks)

@@ -1,0 +1,93 @@
+"""Feed: a stable, named source in a router ("teacher/camera") and who consumes it.
+
+A feed outlives its producers: when the teacher reconnects, her new producer
+replaces the old one in the same feed and every consumer keeps receiving,
+with continuous sequence numbers and timestamps.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from .consumer import Consumer
+from .producer import Producer
+from .rtp import ForwardedPacket
+from .throttle import KeyframeThrottle
+
+__all__ = ["Feed"]
+
+logger = logging.getLogger(__name__)
+
+
+class Feed:
+    def __init__(self, key: str, kind: str, on_change: Callable[[], None], keyframe_interval: float = 0.5) -> None:
+        self.key = key
+        self.kind = kind
+        self.producer: Producer | None = None
+        self._consumers: set[Consumer] = set()
+        self._targets: tuple[Consumer, ...] = ()
+        self._on_change = on_change
+        self._throttle = KeyframeThrottle(self._send_keyframe_request, keyframe_interval)
+
+    @property
+    def live(self) -> bool:
+        return self.producer is not None
+
+    @property
+    def consumers(self) -> frozenset[Consumer]:
+        return frozenset(self._consumers)
+
+    @property
+    def keyframe_requests_sent(self) -> int:
+        return self._throttle.sent
+
+    def set_producer(self, producer: Producer) -> Producer | None:
+        """Make ``producer`` the source; returns the producer it replaced, if any."""
+        previous = self.producer
+        self.producer = producer
+        producer.attach(self._deliver)
+        producer.on_close(self._producer_closed)
+        if self._consumers:
+            self.request_keyframe()
+        self._on_change()
+        return previous
+
+    def add(self, consumer: Consumer) -> None:
+        self._consumers.add(consumer)
+        self._targets = tuple(self._consumers)
+        consumer.bind(self.key, self.request_keyframe)
+        consumer.on_close(self.remove)
+        self.request_keyframe()
+
+    def remove(self, consumer: Consumer) -> None:
+        if consumer in self._consumers:
+            self._consumers.discard(consumer)
+            self._targets = tuple(self._consumers)
+            if consumer.feed == self.key:
+                consumer.bind(None, lambda: None)
+
+    def request_keyframe(self) -> None:
+        if self.kind == "video":
+            self._throttle.request()
+
+    def close(self) -> None:
+        self._throttle.close()
+        for consumer in list(self._consumers):
+            self.remove(consumer)
+        self.producer = None
+
+    def _deliver(self, producer: Producer, packet: ForwardedPacket) -> None:
+        if producer is not self.producer:
+            return
+        for consumer in self._targets:
+            consumer.forward(producer, packet)
+
+    def _send_keyframe_request(self) -> None:
+        if self.producer is not None:
+            self.producer.request_keyframe()
+
+    def _producer_closed(self, producer: Producer) -> None:
+        if producer is self.producer:
+            self.producer = None
+            self._on_change()
