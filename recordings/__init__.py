@@ -1,0 +1,1 @@
+"""Recordings: mux encoded frames without transcoding, plus the lesson timeline."""

@@ -1,0 +1,94 @@
+"""The app factory: the composition root of the HTTP server.
+
+To add a feature:
+- routes: append its module's ``routes`` list to ``ROUTE_LISTS``;
+- a component with a lifetime (media engine, bus, another store): build it in ``_components``,
+  add it as a field of ``Components`` (it is then published on ``app.state`` under that field
+  name), and open/close it in ``_lifespan`` (closed in reverse order of opening).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from media import MediaEngine
+from server.errors import exception_handlers
+from server.lesson_store import LessonStore
+from server.lessons_service import Lessons
+from server.live_media import LiveMedia
+from server.routes import lessons as lessons_routes
+from server.routes import whip as whip_routes
+from server.secret import load_or_create_secret
+from server.settings import Settings
+from server.sqlite_lessons import SqliteLessonStore
+from server.tokens import TokenCodec
+
+__all__ = ["DB_FILE", "ROUTE_LISTS", "Components", "create_app"]
+
+log = logging.getLogger(__name__)
+
+DB_FILE = "classroom.db"
+
+ROUTE_LISTS: tuple[Sequence[BaseRoute], ...] = (lessons_routes.routes, whip_routes.routes)
+"""Every route list served by the app, in matching order."""
+
+
+@dataclass(frozen=True)
+class Components:
+    """Everything the routes need; each field is published as ``app.state.<field>``."""
+
+    settings: Settings
+    tokens: TokenCodec
+    store: LessonStore
+    lessons: Lessons
+    live_media: LiveMedia
+
+
+def _components(settings: Settings) -> Components:
+    """Build (but do not start) the components from the settings."""
+    store = SqliteLessonStore(settings.data_dir / DB_FILE)
+    lessons = Lessons(store)
+    return Components(
+        settings=settings,
+        tokens=TokenCodec(load_or_create_secret(settings.data_dir)),
+        store=store,
+        lessons=lessons,
+        live_media=LiveMedia(MediaEngine(), lessons),
+    )
+
+
+@asynccontextmanager
+async def _lifespan(components: Components) -> AsyncIterator[None]:
+    """Open components in order; close them in reverse order, even on failure."""
+    async with AsyncExitStack() as stack:
+        await components.store.open()
+        stack.push_async_callback(components.store.close)
+        stack.push_async_callback(components.live_media.close)
+        log.info("server started data_dir=%s", components.settings.data_dir)
+        yield
+        log.info("server stopping")
+
+
+def _routes() -> list[BaseRoute]:
+    return [route for route_list in ROUTE_LISTS for route in route_list]
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The Starlette app for ``settings``; components start and stop with its lifespan."""
+    components = _components(settings)
+    app = Starlette(
+        routes=_routes(),
+        exception_handlers=dict(exception_handlers),
+        lifespan=lambda _app: _lifespan(components),
+    )
+    for field in dataclasses.fields(components):
+        setattr(app.state, field.name, getattr(components, field.name))
+    app.state.components = components
+    return app

@@ -1,0 +1,106 @@
+"""The ``classroom`` command: ``serve`` runs the server, ``token`` mints an access token."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from classroom.access import ANY_LESSON
+from classroom.roles import Role
+from server.secret import load_or_create_secret
+from server.settings import LOG_LEVELS, Settings
+from server.tokens import TokenCodec
+
+__all__ = ["build_parser", "main"]
+
+SHUTDOWN_DEADLINE_S = 10
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive integer")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="classroom", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP/WebSocket server")
+    serve.add_argument("--host", help="bind address (CLASSROOM_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="TCP port (CLASSROOM_PORT, default 8080)")
+    serve.add_argument("--data-dir", type=Path, help="state directory (CLASSROOM_DATA_DIR)")
+    serve.add_argument("--log-level", choices=LOG_LEVELS, help="(CLASSROOM_LOG_LEVEL)")
+
+    token = commands.add_parser("token", help="print a signed access token")
+    token.add_argument("--role", required=True, choices=[role.value for role in Role])
+    token.add_argument("--subject", required=True, help="who the token is for")
+    token.add_argument("--lesson", default=ANY_LESSON, help="lesson id, or * for any lesson")
+    token.add_argument("--school", default="east")
+    token.add_argument("--ttl", type=_positive_int, default=3600, help="lifetime in seconds")
+    token.add_argument("--grant", action="append", default=[], help="extra grant (repeatable)")
+    token.add_argument("--data-dir", type=Path, help="state directory (CLASSROOM_DATA_DIR)")
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    settings = Settings.from_env(
+        os.environ,
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        log_level=args.log_level,
+    )
+    logging.basicConfig(
+        level=logging.DEBUG if settings.log_level == "trace" else settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        loop="auto",
+        lifespan="on",
+        timeout_graceful_shutdown=SHUTDOWN_DEADLINE_S,
+    )
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(os.environ, data_dir=args.data_dir)
+    codec = TokenCodec(load_or_create_secret(settings.data_dir))
+    token = codec.issue(
+        args.subject,
+        Role(args.role),
+        args.school,
+        lesson=args.lesson,
+        ttl_s=args.ttl,
+        grants=args.grant,
+    )
+    print(f"# {args.role} token for {args.subject} (lesson {args.lesson}, {args.ttl} s):")
+    print(token)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        handler = {"serve": _serve, "token": _token}[args.command]
+        return handler(args)
+    except ValueError as exc:
+        print(f"classroom: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""HTTP routes. Each module exposes ``routes: list[BaseRoute]``; server.app assembles them."""

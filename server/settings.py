@@ -1,0 +1,159 @@
+"""Settings, read once at start-up into a frozen object and passed down.
+
+Precedence: explicit overrides (CLI flags) > ``CLASSROOM_*`` environment variables > defaults.
+
+ICE servers are given as a comma-separated list of URLs. A TURN URL may carry credentials as
+``turn:USER:PASS@host:port?transport=tcp``; percent-encode ``:``, ``@`` and ``,`` inside USER or
+PASS (``%3A``, ``%40``, ``%2C``). STUN URLs carry no credentials.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
+from urllib.parse import unquote
+
+__all__ = ["ENV_VARS", "IceServer", "Settings", "parse_ice_server"]
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+ICE_SCHEMES = ("stun", "stuns", "turn", "turns")
+
+T = TypeVar("T")
+
+
+class IceServer(NamedTuple):
+    """One entry of RTCConfiguration.iceServers."""
+
+    urls: str
+    username: str | None = None
+    credential: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        """The browser's RTCIceServer dictionary."""
+        data = {"urls": self.urls}
+        if self.username is not None and self.credential is not None:
+            data["username"] = self.username
+            data["credential"] = self.credential
+        return data
+
+
+def parse_ice_server(url: str) -> IceServer:
+    """Split ``turn:user:pass@host:port?transport=tcp`` into (urls, username, credential)."""
+    scheme, sep, rest = url.strip().partition(":")
+    if not sep or scheme.lower() not in ICE_SCHEMES or not rest:
+        raise ValueError(f"ICE server {url!r} must start with one of stun:, stuns:, turn:, turns:")
+    if "@" not in rest:
+        return IceServer(urls=f"{scheme}:{rest}")
+    if not scheme.lower().startswith("turn"):
+        raise ValueError(f"ICE server {url!r}: only TURN URLs may carry credentials")
+    userinfo, _, host = rest.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if not colon or not user or not host:
+        raise ValueError(f"ICE server {url!r}: credentials must be written user:pass@host")
+    return IceServer(urls=f"{scheme}:{host}", username=unquote(user), credential=unquote(password))
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _log_level(text: str) -> str:
+    level = text.strip().lower()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def _ice_list(text: str) -> tuple[str, ...]:
+    urls = tuple(part.strip() for part in text.split(",") if part.strip())
+    for url in urls:
+        parse_ice_server(url)
+    return urls
+
+
+def _non_empty(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be empty")
+    return text.strip()
+
+
+_PORT = _int_in(0, 65535)
+_ON_STAGE = _int_in(0, 64)
+_WS_BYTES = _int_in(1024, 16 * 1024 * 1024)
+_TTL = _int_in(60, 30 * 24 * 3600)
+
+# field name -> (environment variable, parser)
+ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "host": ("CLASSROOM_HOST", _non_empty),
+    "port": ("CLASSROOM_PORT", _PORT),
+    "data_dir": ("CLASSROOM_DATA_DIR", lambda text: Path(_non_empty(text))),
+    "ice_servers": ("CLASSROOM_ICE_SERVERS", _ice_list),
+    "max_on_stage": ("CLASSROOM_MAX_ON_STAGE", _ON_STAGE),
+    "max_ws_message_bytes": ("CLASSROOM_MAX_WS_MESSAGE_BYTES", _WS_BYTES),
+    "token_ttl_s": ("CLASSROOM_TOKEN_TTL_S", _TTL),
+    "log_level": ("CLASSROOM_LOG_LEVEL", _log_level),
+    "public_url": ("CLASSROOM_PUBLIC_URL", lambda text: text.strip() or None),
+}
+
+
+def _parse(label: str, parser: Callable[[str], T], text: str) -> T:
+    try:
+        return parser(text)
+    except ValueError as exc:
+        raise ValueError(f"{label}={text!r} is invalid: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server reads from its environment, validated."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("./var")
+    ice_servers: tuple[str, ...] = ()
+    max_on_stage: int = 2
+    max_ws_message_bytes: int = 65536
+    token_ttl_s: int = 8 * 3600
+    log_level: str = "info"
+    public_url: str | None = None
+
+    def __post_init__(self) -> None:
+        checks: dict[str, Callable[[Any], Any]] = {
+            "port": lambda v: _PORT(str(v)),
+            "max_on_stage": lambda v: _ON_STAGE(str(v)),
+            "max_ws_message_bytes": lambda v: _WS_BYTES(str(v)),
+            "token_ttl_s": lambda v: _TTL(str(v)),
+            "log_level": _log_level,
+            "ice_servers": lambda v: [parse_ice_server(url) for url in v],
+        }
+        for name, check in checks.items():
+            _parse(name, check, getattr(self, name))
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+        object.__setattr__(self, "ice_servers", tuple(self.ice_servers))
+        object.__setattr__(self, "log_level", self.log_level.lower())
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
+        """Defaults, then ``CLASSROOM_*`` variables, then overrides that are not None."""
+        unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise TypeError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = {}
+        for name, (variable, parser) in ENV_VARS.items():
+            if variable in environ:
+                values[name] = _parse(variable, parser, environ[variable])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def ice_server_entries(self) -> tuple[IceServer, ...]:
+        """The configured ICE servers as (urls, username, credential) entries."""
+        return tuple(parse_ice_server(url) for url in self.ice_servers)
