@@ -25,6 +25,8 @@ from server.lessons_service import Lessons
 from server.live_media import LiveMedia
 from server.routes import lessons as lessons_routes
 from server.routes import whip as whip_routes
+from server.ws import endpoint as ws_routes
+from server.ws.rooms import Rooms
 from server.secret import load_or_create_secret
 from server.settings import Settings
 from server.sqlite_lessons import SqliteLessonStore
@@ -36,7 +38,7 @@ log = logging.getLogger(__name__)
 
 DB_FILE = "classroom.db"
 
-ROUTE_LISTS: tuple[Sequence[BaseRoute], ...] = (lessons_routes.routes, whip_routes.routes)
+ROUTE_LISTS: tuple[Sequence[BaseRoute], ...] = (lessons_routes.routes, whip_routes.routes, ws_routes.routes)
 """Every route list served by the app, in matching order."""
 
 
@@ -49,18 +51,23 @@ class Components:
     store: LessonStore
     lessons: Lessons
     live_media: LiveMedia
+    rooms: Rooms
 
 
 def _components(settings: Settings) -> Components:
     """Build (but do not start) the components from the settings."""
     store = SqliteLessonStore(settings.data_dir / DB_FILE)
     lessons = Lessons(store)
+    engine = MediaEngine()
+    rooms = Rooms(engine, settings.max_on_stage)
+    lessons.on_ended.append(rooms.lesson_ended)  # rooms close before the lesson's router
     return Components(
         settings=settings,
         tokens=TokenCodec(load_or_create_secret(settings.data_dir)),
         store=store,
         lessons=lessons,
-        live_media=LiveMedia(MediaEngine(), lessons),
+        live_media=LiveMedia(engine, lessons),
+        rooms=rooms,
     )
 
 
@@ -71,6 +78,7 @@ async def _lifespan(components: Components) -> AsyncIterator[None]:
         await components.store.open()
         stack.push_async_callback(components.store.close)
         stack.push_async_callback(components.live_media.close)
+        stack.push_async_callback(components.rooms.close)
         log.info("server started data_dir=%s", components.settings.data_dir)
         yield
         log.info("server stopping")

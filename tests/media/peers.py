@@ -91,6 +91,7 @@ class Subscriber:
     def __init__(self, kinds: tuple[str, ...] = ("audio", "video")) -> None:
         self.pc = RTCPeerConnection()
         self.frames: Counter[str] = Counter()
+        self.frames_by_mid: Counter[str] = Counter()
         self.first_frame_at: dict[str, float] = {}
         self.last_video_size: tuple[int, int] | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -111,13 +112,15 @@ class Subscriber:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
 
     def _on_track(self, track: MediaStreamTrack) -> None:
-        self._tasks.append(asyncio.ensure_future(self._consume(track)))
+        mid = next((t.mid for t in self.pc.getTransceivers() if t.receiver.track is track), None)
+        self._tasks.append(asyncio.ensure_future(self._consume(track, mid or "?")))
 
-    async def _consume(self, track: MediaStreamTrack) -> None:
+    async def _consume(self, track: MediaStreamTrack, mid: str) -> None:
         try:
             while True:
                 frame = await track.recv()
                 self.frames[track.kind] += 1
+                self.frames_by_mid[mid] += 1
                 self.first_frame_at.setdefault(track.kind, time.monotonic())
                 if isinstance(frame, VideoFrame):
                     self.last_video_size = (frame.width, frame.height)

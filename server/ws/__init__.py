@@ -1,0 +1,1 @@
+"""The lesson WebSocket channel: /ws/lessons/{lesson_id} (see docs/protocol.md)."""

@@ -1,0 +1,134 @@
+"""Lesson-channel handlers: one small function per message type, in a dispatch table.
+
+Each entry names the roles allowed to send the message; everything else is
+refused before the handler runs. A handler returns the reply (or None for a
+plain ``ack``) and raises a DomainError/MediaError for the sender's error reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from classroom import stage as stage_rules
+from classroom.errors import PermissionDenied
+from classroom.roles import Role
+from server.lessons_service import Lessons
+
+from . import messages as m
+from .participant import Participant
+from .room import LessonRoom
+
+__all__ = ["HANDLERS", "Context", "Handler"]
+
+Reply = dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Context:
+    room: LessonRoom
+    participant: Participant
+    lessons: Lessons
+
+
+Handler = Callable[[Context, Any], Awaitable[Reply]]
+
+ALL = frozenset(Role)
+INTERACTIVE = frozenset({Role.TEACHER, Role.CLASSROOM})
+TEACHER_ONLY = frozenset({Role.TEACHER})
+STAGE_FEEDS = frozenset({"camera", "mic"})
+
+
+async def publish_offer(ctx: Context, msg: m.PublishOffer) -> Reply:
+    p = ctx.participant
+    if p.role is Role.CLASSROOM:
+        if p.subject not in ctx.room.stage.on_stage:
+            raise PermissionDenied("a classroom publishes only while on stage")
+        if not set(msg.feeds.values()) <= STAGE_FEEDS:
+            raise PermissionDenied("a classroom on stage publishes its camera and mic only")
+    answer = await p.publish(msg.sdp, dict(msg.feeds), msg.restart)
+    if p.role is Role.TEACHER:
+        await ctx.lessons.go_live(ctx.room.lesson_id)
+    return {"type": "publish.answer", "sdp": answer}
+
+
+async def publish_stop(ctx: Context, msg: m.PublishStop) -> Reply:
+    await ctx.participant.stop_feed(msg.feed)
+    return None
+
+
+async def subscribe_answer(ctx: Context, msg: m.SubscribeAnswer) -> Reply:
+    await ctx.participant.accept_answer(msg.sdp)
+    return None
+
+
+async def subscribe_restart(ctx: Context, msg: m.SubscribeRestart) -> Reply:
+    await ctx.participant.restart_subscriber()
+    return None
+
+
+async def hand_raise(ctx: Context, msg: m.HandRaise) -> Reply:
+    p = ctx.participant
+    ctx.room.set_stage(stage_rules.raise_hand(ctx.room.stage, p.role, p.subject))
+    return None
+
+
+async def hand_lower(ctx: Context, msg: m.HandLower) -> Reply:
+    ctx.room.set_stage(stage_rules.lower_hand(ctx.room.stage, ctx.participant.subject))
+    return None
+
+
+async def stage_invite(ctx: Context, msg: m.StageInvite) -> Reply:
+    room = ctx.room
+    room.set_stage(stage_rules.invite(room.stage, ctx.participant.role, msg.subject, room.present_classrooms()))
+    room.participants[msg.subject].send({"type": "stage.invited", "by": ctx.participant.subject})
+    return None
+
+
+async def _leave_stage(ctx: Context, subject: str) -> None:
+    room = ctx.room
+    room.set_stage(stage_rules.remove(room.stage, ctx.participant.role, ctx.participant.subject, subject))
+    target = room.participants.get(subject)
+    if target is not None:
+        await target.stop_publishing()
+
+
+async def stage_remove(ctx: Context, msg: m.StageRemove) -> Reply:
+    await _leave_stage(ctx, msg.subject)
+    return None
+
+
+async def stage_leave(ctx: Context, msg: m.StageLeave) -> Reply:
+    await _leave_stage(ctx, ctx.participant.subject)
+    return None
+
+
+async def chat_send(ctx: Context, msg: m.ChatSend) -> Reply:
+    ctx.room.chat(ctx.participant, msg.text)
+    return None
+
+
+async def media_video(ctx: Context, msg: m.MediaVideo) -> Reply:
+    ctx.participant.set_video(msg.enabled)
+    return None
+
+
+async def ping(ctx: Context, msg: m.Ping) -> Reply:
+    return {"type": "pong"}
+
+
+HANDLERS: dict[str, tuple[Handler, frozenset[Role]]] = {
+    "publish.offer": (publish_offer, INTERACTIVE),
+    "publish.stop": (publish_stop, INTERACTIVE),
+    "subscribe.answer": (subscribe_answer, ALL),
+    "subscribe.restart": (subscribe_restart, ALL),
+    "hand.raise": (hand_raise, INTERACTIVE),
+    "hand.lower": (hand_lower, INTERACTIVE),
+    "stage.invite": (stage_invite, TEACHER_ONLY),
+    "stage.remove": (stage_remove, TEACHER_ONLY),
+    "stage.leave": (stage_leave, INTERACTIVE),
+    "chat.send": (chat_send, frozenset({Role.TEACHER, Role.CLASSROOM, Role.STUDENT})),
+    "media.video": (media_video, ALL),
+    "ping": (ping, ALL),
+}

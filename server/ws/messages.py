@@ -1,0 +1,122 @@
+"""Incoming lesson-channel messages: one validated model per ``type``.
+
+Every message is a JSON object with a ``type`` and an optional ``id`` that the
+reply echoes. Unknown types, unknown fields, wrong types and oversized values
+are rejected with an ``error`` reply and change nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+
+__all__ = ["BadMessage", "Incoming", "parse_message"]
+
+Subject = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Sdp = Annotated[str, StringConstraints(min_length=3, max_length=60_000)]
+FeedName = Literal["camera", "mic", "screen"]
+RequestId = Annotated[str, StringConstraints(max_length=64)] | int | None
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: RequestId = None
+
+
+class PublishOffer(_Message):
+    type: Literal["publish.offer"]
+    sdp: Sdp
+    feeds: dict[Annotated[str, StringConstraints(max_length=16)], FeedName] = Field(max_length=8)
+    restart: bool = False
+
+
+class PublishStop(_Message):
+    type: Literal["publish.stop"]
+    feed: FeedName
+
+
+class SubscribeAnswer(_Message):
+    type: Literal["subscribe.answer"]
+    sdp: Sdp
+
+
+class SubscribeRestart(_Message):
+    type: Literal["subscribe.restart"]
+
+
+class HandRaise(_Message):
+    type: Literal["hand.raise"]
+
+
+class HandLower(_Message):
+    type: Literal["hand.lower"]
+
+
+class StageInvite(_Message):
+    type: Literal["stage.invite"]
+    subject: Subject
+
+
+class StageRemove(_Message):
+    type: Literal["stage.remove"]
+    subject: Subject
+
+
+class StageLeave(_Message):
+    type: Literal["stage.leave"]
+
+
+class ChatSend(_Message):
+    type: Literal["chat.send"]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
+
+
+class MediaVideo(_Message):
+    type: Literal["media.video"]
+    enabled: bool
+
+
+class Ping(_Message):
+    type: Literal["ping"]
+
+
+Incoming = Annotated[
+    PublishOffer | PublishStop | SubscribeAnswer | SubscribeRestart | HandRaise | HandLower | StageInvite
+    | StageRemove | StageLeave | ChatSend | MediaVideo | Ping,
+    Field(discriminator="type"),
+]
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(Incoming)
+TYPES = frozenset(m.model_fields["type"].annotation.__args__[0] for m in _ADAPTER.core_schema and [  # type: ignore[union-attr]
+    PublishOffer, PublishStop, SubscribeAnswer, SubscribeRestart, HandRaise, HandLower, StageInvite,
+    StageRemove, StageLeave, ChatSend, MediaVideo, Ping])
+
+
+class BadMessage(Exception):
+    def __init__(self, code: str, message: str, request_id: object = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+
+
+def parse_message(raw: str | bytes, limit: int) -> Any:
+    """The validated message, or BadMessage with a code the client can act on."""
+    if len(raw) > limit:
+        raise BadMessage("too_large", f"message exceeds {limit} bytes")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadMessage("bad_json", "message is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadMessage("bad_message", "message must be a JSON object")
+    request_id = data.get("id") if isinstance(data.get("id"), (str, int)) else None
+    if data.get("type") not in TYPES:
+        raise BadMessage("unknown_type", f"unknown message type {str(data.get('type'))[:40]!r}", request_id)
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or "message"
+        raise BadMessage("invalid", f"{where}: {first['msg']}", request_id) from None

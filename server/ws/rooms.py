@@ -1,0 +1,32 @@
+"""The rooms of the live lessons on this node."""
+
+from __future__ import annotations
+
+from media import MediaEngine
+
+from .room import LessonRoom
+
+__all__ = ["Rooms"]
+
+
+class Rooms:
+    def __init__(self, engine: MediaEngine, stage_capacity: int) -> None:
+        self._engine = engine
+        self._capacity = stage_capacity
+        self.rooms: dict[str, LessonRoom] = {}
+
+    def room(self, lesson_id: str) -> LessonRoom:
+        room = self.rooms.get(lesson_id)
+        if room is None or room.router.closed:
+            room = self.rooms[lesson_id] = LessonRoom(lesson_id, self._engine.router(lesson_id), self._capacity)
+        return room
+
+    async def lesson_ended(self, lesson_id: str) -> None:
+        room = self.rooms.pop(lesson_id, None)
+        if room is not None:
+            await room.close("the lesson has ended")
+
+    async def close(self) -> None:
+        for lesson_id in list(self.rooms):
+            room = self.rooms.pop(lesson_id)
+            await room.close("the server is shutting down")

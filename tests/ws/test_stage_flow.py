@@ -1,0 +1,119 @@
+"""The interactive lesson: teacher broadcasts, classrooms watch, one is brought on stage."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from starlette.applications import Starlette
+
+from tests.conftest import Tokens
+from tests.media.peers import Subscriber, SyntheticAudio, SyntheticVideo, publisher_offer, wait_for
+from tests.ws.client import LessonClient, running_server
+
+
+@pytest.fixture
+async def base(app: Starlette) -> AsyncIterator[str]:
+    async with running_server(app) as url:
+        yield url
+
+
+@pytest.fixture
+async def lesson_id(client: httpx.AsyncClient, tokens: Tokens) -> str:
+    response = await client.post("/api/lessons", json={"title": "CNC milling"}, headers=tokens.teacher())
+    return str(response.json()["id"])
+
+
+def bearer(headers: dict[str, str]) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+async def publish(client: LessonClient, feeds: dict[str, str]) -> RTCPeerConnection:
+    pc = RTCPeerConnection()
+    tracks = [SyntheticVideo() if name != "mic" else SyntheticAudio() for name in feeds.values()]
+    sdp = await publisher_offer(pc, *tracks)
+    reply = await client.request({"type": "publish.offer", "sdp": sdp, "feeds": feeds})
+    assert reply["type"] == "publish.answer", reply
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
+    return pc
+
+
+async def answer_offers(client: LessonClient, viewer: Subscriber) -> dict[str, str]:
+    offer = await client.expect("subscribe.offer")
+    reply = await client.request({"type": "subscribe.answer", "sdp": await viewer.answer(offer["sdp"])})
+    assert reply["type"] == "ack", reply
+    return dict(offer["tracks"])
+
+
+async def test_classroom_on_stage_is_seen_and_heard_by_teacher_and_other_classrooms(
+    base: str, lesson_id: str, tokens: Tokens, app: Starlette
+) -> None:
+    teacher_view, west_view = Subscriber(kinds=()), Subscriber(kinds=())
+    publishers: list[RTCPeerConnection] = []
+    try:
+        async with (
+            LessonClient.connect(base, lesson_id, bearer(tokens.teacher())) as teacher,
+            LessonClient.connect(base, lesson_id, bearer(tokens.classroom("nujiang-1"))) as nujiang,
+            LessonClient.connect(base, lesson_id, bearer(tokens.classroom("kunming-2"))) as kunming,
+        ):
+            await teacher.expect("welcome")
+            publishers.append(await publish(teacher, {"0": "camera", "1": "mic"}))
+            tracks = await answer_offers(kunming, west_view)
+            assert sorted(tracks.values()) == ["teacher/camera", "teacher/mic"]
+            await wait_for(lambda: west_view.frames["video"] > 5 and west_view.frames["audio"] > 5)
+
+            assert (await nujiang.request({"type": "hand.raise"}))["type"] == "ack"
+            assert (await teacher.expect("stage", hands=["nujiang-1"]))["on_stage"] == []
+            reply = await teacher.request({"type": "stage.invite", "subject": "nujiang-1"})
+            assert reply["type"] == "ack", reply
+            await nujiang.expect("stage.invited")
+            assert (await kunming.expect("stage", on_stage=["nujiang-1"]))["hands"] == []
+
+            publishers.append(await publish(nujiang, {"0": "camera", "1": "mic"}))
+            teacher_tracks = await answer_offers(teacher, teacher_view)
+            assert sorted(teacher_tracks.values()) == ["classroom:nujiang-1/camera", "classroom:nujiang-1/mic"]
+            tracks = await answer_offers(kunming, west_view)
+            stage_mids = [mid for mid, feed in tracks.items() if feed.startswith("classroom:nujiang-1/")]
+            assert len(stage_mids) == 2
+            await wait_for(lambda: all(west_view.frames_by_mid[mid] > 5 for mid in stage_mids))
+            await wait_for(lambda: teacher_view.frames["video"] > 5 and teacher_view.frames["audio"] > 5)
+
+            assert (await teacher.request({"type": "stage.remove", "subject": "nujiang-1"}))["type"] == "ack"
+            await kunming.expect("stage", on_stage=[])
+            router = app.state.live_media.engine.routers[lesson_id]
+            await wait_for(lambda: "classroom:nujiang-1/camera" not in router.live_feeds())
+            await kunming.expect_where("tracks", lambda m: all(m["tracks"].get(mid, "") is None for mid in stage_mids))
+    finally:
+        for pc in publishers:
+            await pc.close()
+        await teacher_view.close()
+        await west_view.close()
+
+
+async def test_classroom_cannot_publish_unless_on_stage(base: str, lesson_id: str, tokens: Tokens) -> None:
+    pc = RTCPeerConnection()
+    try:
+        async with LessonClient.connect(base, lesson_id, bearer(tokens.classroom("nujiang-1"))) as nujiang:
+            sdp = await publisher_offer(pc, SyntheticVideo())
+            reply = await nujiang.request({"type": "publish.offer", "sdp": sdp, "feeds": {"0": "camera"}})
+            assert reply["type"] == "error" and reply["code"] == "forbidden", reply
+    finally:
+        await pc.close()
+
+
+async def test_stage_holds_at_most_the_configured_number_of_classrooms(
+    base: str, lesson_id: str, tokens: Tokens
+) -> None:
+    async with (
+        LessonClient.connect(base, lesson_id, bearer(tokens.teacher())) as teacher,
+        LessonClient.connect(base, lesson_id, bearer(tokens.classroom("a"))),
+        LessonClient.connect(base, lesson_id, bearer(tokens.classroom("b"))),
+        LessonClient.connect(base, lesson_id, bearer(tokens.classroom("c"))),
+    ):
+        for subject in ("a", "b"):
+            assert (await teacher.request({"type": "stage.invite", "subject": subject}))["type"] == "ack"
+        reply = await teacher.request({"type": "stage.invite", "subject": "c"})
+        assert reply["type"] == "error" and reply["code"] == "conflict"
+        assert "full" in reply["message"]
