@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+WS_MAX_FRAME_BYTES = 1024 * 1024  # larger WebSocket frames are refused (close 1009)
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -71,6 +74,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=settings.log_level,
         loop="auto",
         lifespan="on",
+        ws_max_size=WS_MAX_FRAME_BYTES,
         timeout_graceful_shutdown=SHUTDOWN_DEADLINE_S,
     )
     return 0
