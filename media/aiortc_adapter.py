@@ -23,11 +23,12 @@ fails loudly if an upgrade moves any of these internals.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs import is_rtx
@@ -243,6 +244,7 @@ class OutboundPort:
         self._on_parameters = on_parameters
         self._original_rtcp = sender._handle_rtcp_packet
         self._original_send = sender.send
+        self._route: tuple[RTCDtlsTransport, Callable[[bytes], bytes], dict[int, Any]] | None = None
         sender.send = self._send_parameters  # type: ignore[method-assign]
         sender._run_rtp = self._idle_rtp  # type: ignore[method-assign]
         sender._run_rtcp = self._run_rtcp  # type: ignore[method-assign]
@@ -257,10 +259,13 @@ class OutboundPort:
         dtls = self._sender.transport
         if dtls._state is not State.CONNECTED:
             return False
-        pair = dtls.transport._connection._nominated.get(1)
+        if self._route is None or self._route[0] is not dtls:
+            self._route = (dtls, dtls._tx_srtp.protect, dtls.transport._connection._nominated)
+        _, protect, nominated = self._route
+        pair = nominated.get(1)
         if pair is None:
             return False
-        pair.protocol.transport.sendto(dtls._tx_srtp.protect(data), pair.remote_addr)
+        pair.protocol.transport.sendto(protect(data), pair.remote_addr)
         return True
 
     async def _send_parameters(self, parameters: RTCRtpSendParameters) -> None:
@@ -270,15 +275,13 @@ class OutboundPort:
         for ext in parameters.headerExtensions:
             if ext.uri == MID_URI and parameters.muxId:
                 extensions.append((ext.id, parameters.muxId.encode()))
-        self._on_parameters(OutboundParameters(codec.mimeType.lower(), codec.clockRate, codec.payloadType,
+        self._on_parameters(OutboundParameters(codec.mimeType.lower(), codec.clockRate, cast(int, codec.payloadType),
                                                self._sender._ssrc, extensions))
 
     async def _idle_rtp(self, codec: RTCRtpCodecParameters) -> None:
         _private(self._sender, RTCRtpSender, "rtp_started").set()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            pass
         _private(self._sender, RTCRtpSender, "rtp_exited").set()
 
     async def _run_rtcp(self) -> None:

@@ -29,7 +29,7 @@ class Consumer:
     A video consumer starts, and restarts after a source change, on a keyframe.
     """
 
-    def __init__(self, kind: str, port_factory: Callable[["Consumer"], OutboundPort]) -> None:
+    def __init__(self, kind: str, port_factory: Callable[[Consumer], OutboundPort]) -> None:
         self.id = new_id("cons")
         self.kind = kind
         self.feed: str | None = None
@@ -47,7 +47,7 @@ class Consumer:
         self._history: list[tuple[int, int, ForwardedPacket] | None] = [None] * HISTORY
         self._producer: Producer | None = None
         self._request_keyframe: Callable[[], None] = lambda: None
-        self._on_close: list[Callable[["Consumer"], None]] = []
+        self._on_close: list[Callable[[Consumer], None]] = []
         self._port = port_factory(self)
 
     # --- wiring -------------------------------------------------------------------------
@@ -66,7 +66,7 @@ class Consumer:
         self._request_keyframe = request_keyframe
         self._producer = None
 
-    def on_close(self, callback: Callable[["Consumer"], None]) -> None:
+    def on_close(self, callback: Callable[[Consumer], None]) -> None:
         self._on_close.append(callback)
 
     def set_parameters(self, params: OutboundParameters) -> None:

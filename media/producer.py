@@ -28,7 +28,7 @@ class Producer:
     is decoded. ``close()`` is idempotent and detaches the producer from its feed.
     """
 
-    def __init__(self, kind: str, feed: str, tap_factory: Callable[["Producer"], InboundTap]) -> None:
+    def __init__(self, kind: str, feed: str, tap_factory: Callable[[Producer], InboundTap]) -> None:
         self.id = new_id("prod")
         self.kind = kind
         self.feed = feed
@@ -38,13 +38,13 @@ class Producer:
         self.packets = 0
         self.last_sender_report: tuple[int, int, float] | None = None
         self._sink: Sink | None = None
-        self._on_close: list[Callable[["Producer"], None]] = []
+        self._on_close: list[Callable[[Producer], None]] = []
         self._tap = tap_factory(self)
 
     def attach(self, sink: Sink) -> None:
         self._sink = sink
 
-    def on_close(self, callback: Callable[["Producer"], None]) -> None:
+    def on_close(self, callback: Callable[[Producer], None]) -> None:
         self._on_close.append(callback)
 
     def request_keyframe(self) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCRtpTransceiver, RTCSessionDescription
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
 from .aiortc_adapter import take_sender, tap_receiver
 from .consumer import Consumer
@@ -27,7 +28,7 @@ FeedNamer = Callable[[str, str], "str | None"]  # (kind, mid) -> feed key, None 
 SUPPORTED_CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/h264")}
 
 
-def _codec_preferences(kind: str, prefer: str | None) -> list:  # type: ignore[type-arg]
+def _codec_preferences(kind: str, prefer: str | None) -> list[RTCRtpCodecCapability]:
     wanted = [prefer] if prefer else list(SUPPORTED_CODECS[kind])
     caps = RTCRtpSender.getCapabilities(kind).codecs
     chosen = [c for mime in wanted for c in caps if c.mimeType.lower() == mime]
@@ -37,7 +38,7 @@ def _codec_preferences(kind: str, prefer: str | None) -> list:  # type: ignore[t
 class Transport:
     """Wraps one ``RTCPeerConnection``; closing it closes its producers and consumers."""
 
-    def __init__(self, router: "Router", owner: str, configuration: RTCConfiguration) -> None:
+    def __init__(self, router: Router, owner: str, configuration: RTCConfiguration) -> None:
         self.id = new_id("tr")
         self.owner = owner
         self.router = router
@@ -46,7 +47,7 @@ class Transport:
         self.producers: dict[str, Producer] = {}
         self.consumers: dict[str, Consumer] = {}
         self._consumer_transceivers: dict[Consumer, RTCRtpTransceiver] = {}
-        self._on_close: list[Callable[["Transport"], None]] = []
+        self._on_close: list[Callable[[Transport], None]] = []
         self._close_lock = asyncio.Lock()
         self.pc.on("connectionstatechange", self._connection_state_changed)
 
@@ -54,7 +55,7 @@ class Transport:
     def connection_state(self) -> str:
         return self.pc.connectionState
 
-    def on_close(self, callback: Callable[["Transport"], None]) -> None:
+    def on_close(self, callback: Callable[[Transport], None]) -> None:
         self._on_close.append(callback)
 
     # --- publishing (the remote peer offers media) -------------------------------------

@@ -97,7 +97,11 @@ class LiveMedia:
             raise
         session = MediaSession(secrets.token_urlsafe(12), lesson.id, kind, claims.subject, transport)
         self.sessions[session.id] = session
-        transport.on_close(lambda _t: self.sessions.pop(session.id, None))
+
+        def forget(_transport: Transport) -> None:
+            self.sessions.pop(session.id, None)
+
+        transport.on_close(forget)
         log.info("%s session started lesson=%s session=%s subject=%s", kind, lesson.id, session.id, claims.subject)
         return session, answer
 

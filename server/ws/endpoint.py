@@ -71,7 +71,7 @@ async def lesson_socket(websocket: WebSocket) -> None:
     buckets = {"all": TokenBucket(RATE, BURST), "chat.send": TokenBucket(CHAT_RATE, CHAT_BURST)}
     try:
         while True:
-            raw = await websocket.receive_text()
+            raw = await _receive(websocket)
             if participant.claims.expires_at <= time.time():
                 await participant.close()
                 await websocket.close(*websocket_close(Unauthorized("token expired")))
@@ -83,7 +83,16 @@ async def lesson_socket(websocket: WebSocket) -> None:
         await room.leave(participant)
 
 
-async def _handle(ctx: Context, raw: str, limit: int, buckets: dict[str, TokenBucket]) -> None:
+async def _receive(websocket: WebSocket) -> str | bytes:
+    """The next text or binary frame (a binary frame is parsed as UTF-8 JSON)."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    return text if text is not None else message.get("bytes") or b""
+
+
+async def _handle(ctx: Context, raw: str | bytes, limit: int, buckets: dict[str, TokenBucket]) -> None:
     p = ctx.participant
     try:
         msg = parse_message(raw, limit)

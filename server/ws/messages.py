@@ -21,7 +21,7 @@ RequestId = Annotated[str, StringConstraints(max_length=64)] | int | None
 
 
 class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     id: RequestId = None
 
 
@@ -103,10 +103,10 @@ class BadMessage(Exception):
 
 def parse_message(raw: str | bytes, limit: int) -> Any:
     """The validated message, or BadMessage with a code the client can act on."""
-    if len(raw) > limit:
+    if (len(raw) if isinstance(raw, bytes) else len(raw.encode())) > limit:
         raise BadMessage("too_large", f"message exceeds {limit} bytes")
     try:
-        data = json.loads(raw)
+        data = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
     except (ValueError, UnicodeDecodeError):
         raise BadMessage("bad_json", "message is not valid JSON") from None
     if not isinstance(data, dict):

@@ -74,18 +74,28 @@ class Participant:
     # --- publishing ----------------------------------------------------------------------
 
     async def publish(self, sdp: str, feeds: dict[str, str], restart: bool) -> str:
-        if restart and self.publisher is not None:
-            await self.publisher.close()
-            self.publisher = None
-        if self.publisher is None:
-            self.publisher = self.router.create_transport(owner=f"ws-pub:{self.subject}")
+        """Answer a publisher offer. A restart answers on a new connection and closes the old
+        one only once the new producers hold the feeds, so subscribers see no gap; a failed
+        offer changes nothing (a connection opened for it is closed again)."""
+        fresh = restart or self.publisher is None
+        transport = self.router.create_transport(owner=f"ws-pub:{self.subject}") if fresh else self.publisher
+        assert transport is not None
         kinds = {"camera": "video", "screen": "video", "mic": "audio"}
 
         def name_feed(kind: str, mid: str) -> str | None:
             name = feeds.get(mid)
             return f"{self.prefix}/{name}" if name is not None and kinds[name] == kind else None
 
-        return await self.publisher.accept_offer(sdp, name_feed)
+        try:
+            answer = await transport.accept_offer(sdp, name_feed)
+        except BaseException:
+            if fresh:
+                await transport.close()
+            raise
+        previous, self.publisher = self.publisher, transport
+        if previous is not None and previous is not transport:
+            await previous.close()
+        return answer
 
     async def stop_feed(self, name: str) -> bool:
         if self.publisher is None:

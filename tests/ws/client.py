@@ -59,7 +59,7 @@ class LessonClient:
         await self.ws.send(json.dumps({**message, "id": request_id}))
         return request_id
 
-    async def send_raw(self, raw: str) -> None:
+    async def send_raw(self, raw: str | bytes) -> None:
         await self.ws.send(raw)
 
     async def expect(self, kind: str, timeout: float = 10.0, **match: Any) -> dict[str, Any]:

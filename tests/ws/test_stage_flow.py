@@ -2,49 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import httpx
-import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection
 from starlette.applications import Starlette
 
 from tests.conftest import Tokens
-from tests.media.peers import Subscriber, SyntheticAudio, SyntheticVideo, publisher_offer, wait_for
-from tests.ws.client import LessonClient, running_server
-
-
-@pytest.fixture
-async def base(app: Starlette) -> AsyncIterator[str]:
-    async with running_server(app) as url:
-        yield url
-
-
-@pytest.fixture
-async def lesson_id(client: httpx.AsyncClient, tokens: Tokens) -> str:
-    response = await client.post("/api/lessons", json={"title": "CNC milling"}, headers=tokens.teacher())
-    return str(response.json()["id"])
-
-
-def bearer(headers: dict[str, str]) -> str:
-    return headers["Authorization"].removeprefix("Bearer ")
-
-
-async def publish(client: LessonClient, feeds: dict[str, str]) -> RTCPeerConnection:
-    pc = RTCPeerConnection()
-    tracks = [SyntheticVideo() if name != "mic" else SyntheticAudio() for name in feeds.values()]
-    sdp = await publisher_offer(pc, *tracks)
-    reply = await client.request({"type": "publish.offer", "sdp": sdp, "feeds": feeds})
-    assert reply["type"] == "publish.answer", reply
-    await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
-    return pc
-
-
-async def answer_offers(client: LessonClient, viewer: Subscriber) -> dict[str, str]:
-    offer = await client.expect("subscribe.offer")
-    reply = await client.request({"type": "subscribe.answer", "sdp": await viewer.answer(offer["sdp"])})
-    assert reply["type"] == "ack", reply
-    return dict(offer["tracks"])
+from tests.media.peers import Subscriber, SyntheticVideo, publisher_offer, wait_for
+from tests.ws.client import LessonClient
+from tests.ws.helpers import answer_offers, bearer, publish
 
 
 async def test_classroom_on_stage_is_seen_and_heard_by_teacher_and_other_classrooms(

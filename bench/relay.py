@@ -1,0 +1,647 @@
+"""Relay benchmark: CPU per subscriber, loss, added latency and first-frame time of the SFU,
+against a baseline that relays with aiortc's MediaRelay (decode once, re-encode per subscriber).
+
+    python bench/relay.py --quick          # N = 1, 10 (baseline 1, 2), 4 s windows, < 1 min
+    python bench/relay.py                  # N = 1, 10, 50, 100 (baseline 1, 2, 4), 10 s windows
+    python bench/relay.py --py-spy         # also sample the SFU with py-spy at the largest N
+
+One publisher process WHIP-publishes pre-encoded 720p VP8 (~1.5 Mbit/s) + Opus;
+subscriber processes (25 peers each) WHEP-watch without decoding. The server
+under test runs as its own process; its CPU (user+system, with children) is
+read with psutil over the measurement window. The last line printed is JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import bisect
+import json
+import math
+import multiprocessing as mp
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from typing import Any
+
+import psutil
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+for _p in (BENCH, ROOT):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+import relay_peers  # noqa: E402
+from relay_media import load_media  # noqa: E402
+
+PEERS_PER_WORKER = 25
+TARGETS = {"ratio": 60, "latency_p99_ms": 20, "relay_loss": 0.001, "first_frame_s": 1.0,
+           "mediarelay_core_per_sub": 0.35, "c_sfu_core_per_sub": 0.007}
+
+_cleanup: list[Any] = []
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- processes
+
+
+class Worker:
+    """A load-generator process (publisher or subscriber pool) driven over a Pipe."""
+
+    def __init__(self, ctx: Any, target: Any, *args: Any, name: str) -> None:
+        self.name = name
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=target, args=(child, *args), daemon=True, name=name)
+        self.proc.start()
+        child.close()
+        self.closed = False
+        _cleanup.append(self)
+
+    def send(self, command: str, **args: Any) -> None:
+        self.conn.send((command, args))
+
+    def result(self, timeout: float) -> Any:
+        if not self.conn.poll(timeout):
+            raise TimeoutError(f"{self.name}: no reply within {timeout:.0f}s")
+        status, value = self.conn.recv()
+        if status != "ok":
+            raise RuntimeError(f"{self.name}: {value}")
+        return value
+
+    def call(self, command: str, timeout: float = 30, **args: Any) -> Any:
+        self.send(command, **args)
+        return self.result(timeout)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            if self.proc.is_alive():
+                self.send("exit")
+                self.conn.poll(8)
+        except (OSError, BrokenPipeError, EOFError):
+            pass
+        self.proc.join(2)
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join(2)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(1)
+
+
+def call_all(workers: list[Worker], command: str, timeout: float, args: list[dict] | None = None) -> list[Any]:
+    for i, w in enumerate(workers):
+        w.send(command, **(args[i] if args else {}))
+    deadline = time.monotonic() + timeout
+    return [w.result(max(0.1, deadline - time.monotonic())) for w in workers]
+
+
+class ServerProcess:
+    def __init__(self, kind: str, port: int, data_dir: str) -> None:
+        self.kind = kind
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.log_path = os.path.join(data_dir, f"{kind}-server.log")
+        if kind == "sfu":
+            cmd = [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port),
+                   "--data-dir", data_dir, "--log-level", "warning"]
+        else:
+            cmd = [sys.executable, os.path.join(BENCH, "relay_baseline.py"), "--host", "127.0.0.1",
+                   "--port", str(port)]
+        self._log = open(self.log_path, "wb")
+        self.popen = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, start_new_session=True)
+        self.ps = psutil.Process(self.popen.pid)
+        self.closed = False
+        _cleanup.append(self)
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.kind} server exited rc={self.popen.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.base + "/api/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.kind} server not healthy within {timeout}s:\n{self.log_tail()}")
+
+    def cpu_seconds(self) -> float:
+        t = self.ps.cpu_times()
+        total = t.user + t.system + t.children_user + t.children_system
+        for child in self.ps.children(recursive=True):
+            try:
+                ct = child.cpu_times()
+                total += ct.user + ct.system
+            except psutil.Error:
+                pass
+        return total
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                return b"\n".join(f.read().splitlines()[-lines:]).decode(errors="replace")
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.popen.wait(6)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.popen.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.popen.wait(3)
+        self._log.close()
+
+
+def cleanup() -> None:
+    while _cleanup:
+        item = _cleanup.pop()
+        try:
+            item.close()
+        except Exception as exc:  # noqa: BLE001
+            log(f"cleanup {getattr(item, 'name', item)}: {exc}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_json(method: str, url: str, token: str, body: dict) -> dict:
+    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode(),
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def mint_token(data_dir: str, role: str, subject: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "server", "token", "--data-dir", data_dir, "--role", role,
+                          "--subject", subject, "--school", "east"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=30, check=True)
+    return out.stdout.strip().splitlines()[-1].strip()
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    k = (len(values) - 1) * q
+    lo, hi = math.floor(k), math.ceil(k)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def latencies(pub_frames: list[tuple[int, float]], subs: list[dict]) -> tuple[list[float], int, int, dict]:
+    """Per-frame (subscriber first arrival - publisher first send), aligned by a constant RTP offset."""
+    pub_frames = sorted(pub_frames, key=lambda f: f[1])
+    pub_times = [t for _, t in pub_frames]
+    by_ts = {ts: t for ts, t in pub_frames}
+    out: list[float] = []
+    split: dict[str, list[float]] = {"key": [], "after_key": [], "delta": []}
+    frames = matched = 0
+    for sub in subs:
+        sub_frames = sub["frames"]
+        frames += len(sub_frames)
+        if not sub_frames:
+            continue
+        votes: Counter[int] = Counter()
+        step = max(1, len(sub_frames) // 60)
+        for ts_s, arrival, _ in sub_frames[::step]:
+            lo = bisect.bisect_left(pub_times, arrival - 1.0)
+            hi = bisect.bisect_right(pub_times, arrival + 0.002)
+            for ts_p, _ in pub_frames[lo:hi]:
+                votes[(ts_s - ts_p) & 0xFFFFFFFF] += 1
+        if not votes:
+            continue
+        offset, _ = votes.most_common(1)[0]
+        since_key = 99
+        for ts_s, arrival, key in sub_frames:
+            since_key = 0 if key else since_key + 1
+            sent = by_ts.get((ts_s - offset) & 0xFFFFFFFF)
+            if sent is not None:
+                out.append(arrival - sent)
+                split["key" if since_key == 0 else "after_key" if since_key <= 5 else "delta"].append(arrival - sent)
+                matched += 1
+    return out, frames, matched, split
+
+
+def summarize(n: int, window: float, cpu: float, wall: float, subs: list[dict], pub0: dict, pub1: dict,
+              pub_frames: list[tuple[int, float]], joined: dict, loadgen_cpu: float, system_cpu: float) -> dict:
+    expected = sum(s["expected"] for s in subs)
+    lost = sum(s["lost"] for s in subs)
+    kinds: dict[str, dict[str, int]] = {}
+    for s in subs:
+        for kind, k in s["kinds"].items():
+            agg = kinds.setdefault(kind, {"expected": 0, "lost": 0, "packets": 0})
+            for key in agg:
+                agg[key] += k[key]
+    lat, frames, matched, split = latencies(pub_frames, subs)
+    firsts = [s["first_video_s"] for s in subs if s["first_video_s"] is not None]
+    no_video = sum(1 for s in subs if s["first_video_s"] is None)
+    pub_wall = max(1e-6, pub1["time"] - pub0["time"])
+    cpu_per_s = cpu / wall
+    return {
+        "n": n,
+        "joined": joined,
+        "join_pli": joined.get("pub_keyframe_requests"),
+        "with_video": len(firsts),
+        "no_video": no_video,
+        "server_cpu_per_s": round(cpu_per_s, 4),
+        "cpu_per_subscriber": round(cpu_per_s / n, 5),
+        "loadgen_cpu_per_s": round(loadgen_cpu, 3),
+        "system_cpu_percent": round(system_cpu, 1),
+        "relay_loss": (lost / expected) if expected else None,
+        "lost": lost,
+        "expected": expected,
+        "loss_by_kind": {k: (v["lost"] / v["expected"] if v["expected"] else None) for k, v in kinds.items()},
+        "rx_kbps_per_sub": round(sum(s["bytes"] for s in subs) * 8 / window / max(1, len(subs)) / 1000, 1),
+        "rx_video_pps_per_sub": round(kinds.get("video", {}).get("packets", 0) / window / max(1, len(subs)), 1),
+        "pub_video_kbps": round((pub1["video_bytes"] - pub0["video_bytes"]) * 8 / pub_wall / 1000, 1),
+        "pub_keyframe_requests": pub1["keyframe_requests"] - pub0["keyframe_requests"],
+        "pub_keyframes_sent": pub1["keyframes_sent"] - pub0["keyframes_sent"],
+        "latency_p50_ms": _ms(percentile(lat, 0.5)),
+        "latency_p99_ms": _ms(percentile(lat, 0.99)),
+        "latency_max_ms": _ms(max(lat) if lat else None),
+        "latency_frames": matched,
+        "latency_p99_by_frame_ms": {k: _ms(percentile(v, 0.99)) for k, v in split.items()},
+        "latency_p50_by_frame_ms": {k: _ms(percentile(v, 0.5)) for k, v in split.items()},
+        "latency_unmatched": frames - matched,
+        "first_frame_p50_s": _r(percentile(firsts, 0.5)),
+        "first_frame_max_s": _r(max(firsts) if firsts else None),
+        "first_packet_p50_s": _r(percentile([s["first_packet_s"] for s in subs if s["first_packet_s"]], 0.5)),
+        "answer_p50_s": _r(percentile([s["answered_s"] for s in subs if s["answered_s"]], 0.5)),
+        "answer_max_s": _r(max([s["answered_s"] for s in subs if s["answered_s"]], default=None)),
+        "connected_p50_s": _r(percentile([s["connected_s"] for s in subs if s["connected_s"]], 0.5)),
+        "connected_max_s": _r(max([s["connected_s"] for s in subs if s["connected_s"]], default=None)),
+        "duplicates": sum(s["duplicates"] for s in subs),
+    }
+
+
+def _ms(v: float | None) -> float | None:
+    return None if v is None else round(v * 1000, 2)
+
+
+def _r(v: float | None) -> float | None:
+    return None if v is None else round(v, 3)
+
+
+# --------------------------------------------------------------------------- one server
+
+
+def run_server(kind: str, counts: list[int], pool: list[Worker], ctx: Any, args: argparse.Namespace,
+               deadline: float, data_dir: str) -> tuple[list[dict], dict]:
+    port = free_port()
+    info: dict[str, Any] = {"kind": kind}
+    teacher = viewer = None
+    if kind == "sfu":
+        teacher = mint_token(data_dir, "teacher", "alice")
+    server = ServerProcess(kind, port, data_dir)
+    publisher = Worker(ctx, relay_peers.publisher_main, name=f"{kind}-publisher")
+    results: list[dict] = []
+    try:
+        if kind == "sfu":
+            viewer = mint_token(data_dir, "classroom", "c1")
+        server.wait_ready()
+        lesson = "bench"
+        if kind == "sfu":
+            lesson = http_json("POST", server.base + "/api/lessons", teacher, {"title": "bench"})["id"]
+        started = publisher.call("start", timeout=30, url=f"{server.base}/whip/{lesson}", token=teacher)
+        log(f"{kind}: server pid {server.popen.pid} on :{port}, publisher live "
+            f"(clip {started['clip_bps'] / 1e6:.2f} Mbit/s)")
+        time.sleep(1.0)
+        whep = f"{server.base}/whep/{lesson}"
+        for n in counts:
+            if time.monotonic() > deadline:
+                log(f"{kind}: time budget exhausted, skipping N={n}")
+                break
+            result = run_n(kind, n, pool, publisher, server, whep, viewer, args, deadline)
+            results.append(result)
+            log(f"{kind}: N={n} cpu/s={result['server_cpu_per_s']:.3f} per-sub={result['cpu_per_subscriber']:.4f} "
+                f"loss={_pct(result['relay_loss'])} lat p50/p99={result['latency_p50_ms']}/"
+                f"{result['latency_p99_ms']} ms first p50/max={result['first_frame_p50_s']}/"
+                f"{result['first_frame_max_s']} s")
+            if server.popen.poll() is not None:
+                raise RuntimeError(f"{kind} server died:\n{server.log_tail()}")
+    except BaseException:
+        log(f"{kind} server log tail:\n{server.log_tail(20)}")
+        raise
+    finally:
+        info["server_log_tail"] = server.log_tail(15)
+        publisher.close()
+        server.close()
+    return results, info
+
+
+def run_n(kind: str, n: int, pool: list[Worker], publisher: Worker, server: ServerProcess, whep: str,
+          token: str | None, args: argparse.Namespace, deadline: float) -> dict:
+    workers = pool[:max(1, min(len(pool), math.ceil(n / PEERS_PER_WORKER)))]
+    share = [n // len(workers) + (1 if i < n % len(workers) else 0) for i in range(len(workers))]
+    workers = [w for w, c in zip(workers, share, strict=True) if c]
+    share = [c for c in share if c]
+    firsts = [sum(share[:i]) for i in range(len(share))]
+    t0 = time.monotonic()
+    pub_join = publisher.call("stats", timeout=10)
+    try:
+        replies = call_all(workers, "start", timeout=30 + n * 0.5,
+                           args=[{"url": whep, "token": token, "count": c, "first_index": f}
+                                 for c, f in zip(share, firsts, strict=True)])
+        joined = {"ok": sum(r["started"] for r in replies), "errors": [e for r in replies for e in r["errors"]][:3]}
+        join_s = time.monotonic() - t0
+        wait_until = time.monotonic() + min(args.video_wait + 0.1 * n, max(3.0, deadline - time.monotonic() - 10))
+        while True:
+            status = call_all(workers, "status", timeout=10)
+            with_video = sum(s["video"] for s in status)
+            if with_video >= joined["ok"] or time.monotonic() > wait_until:
+                break
+            time.sleep(0.2)
+        joined.update(join_s=round(join_s, 2), video_after_s=round(time.monotonic() - t0, 2),
+                      with_video_before_window=with_video)
+        if with_video < n:
+            log(f"{kind}: N={n}: only {with_video}/{n} receiving video after {time.monotonic() - t0:.1f}s "
+                f"{joined['errors']}")
+        pub_ready = publisher.call("stats", timeout=10)
+        joined["pub_keyframe_requests"] = pub_ready["keyframe_requests"] - pub_join["keyframe_requests"]
+        joined["pub_keyframes_sent"] = pub_ready["keyframes_sent"] - pub_join["keyframes_sent"]
+        time.sleep(args.settle)
+
+        procs = [psutil.Process(w.proc.pid) for w in [*workers, publisher]]
+        lg0 = sum(_cpu(p) for p in procs)
+        psutil.cpu_percent(None)
+        pub0 = publisher.call("stats", timeout=10)
+        cpu0, wall0 = server.cpu_seconds(), time.monotonic()
+        marks = call_all(workers, "mark", timeout=10)
+        time.sleep(args.window)
+        ends = call_all(workers, "end", timeout=10)
+        cpu1, wall1 = server.cpu_seconds(), time.monotonic()
+        pub1 = publisher.call("stats", timeout=10)
+        system_cpu = psutil.cpu_percent(None)
+        lg1 = sum(_cpu(p) for p in procs)
+        if args.py_spy and kind == "sfu" and n == max(args.counts):
+            profile_server(server, args)
+        time.sleep(0.4)  # let late retransmissions fill gaps before loss is counted
+        parts = call_all(workers, "collect", timeout=30)
+        loop_lags = [part[0]["loop_lag"] for part in parts]
+        subs = [s for part in parts for s in part[1:]]
+        pub_frames = publisher.call("frames", timeout=10, start=min(marks) - 2, end=max(ends) + 1)
+        result = summarize(n, args.window, cpu1 - cpu0, wall1 - wall0, subs, pub0, pub1, pub_frames, joined,
+                           (lg1 - lg0) / (wall1 - wall0), system_cpu)
+        p99s = [lag["p99"] for lag in loop_lags if lag["p99"] is not None]
+        maxs = [lag["max"] for lag in loop_lags if lag["max"] is not None]
+        result["client_loop_lag_p99_ms"] = _ms(max(p99s)) if p99s else None
+        result["client_loop_lag_max_ms"] = _ms(max(maxs)) if maxs else None
+        return result
+    finally:
+        call_all(workers, "stop", timeout=30 + n * 0.3)
+        time.sleep(1.0)
+
+
+def _cpu(p: psutil.Process) -> float:
+    try:
+        t = p.cpu_times()
+        return t.user + t.system
+    except psutil.Error:
+        return 0.0
+
+
+def profile_server(server: ServerProcess, args: argparse.Namespace) -> None:
+    """py-spy dump + a few seconds of sampling of the SFU at the largest N (after the window)."""
+    spy = "py-spy"
+    out_dir = args.data_dir_root
+    try:
+        dump = subprocess.run([spy, "dump", "--pid", str(server.popen.pid)], capture_output=True, text=True,
+                              timeout=20)
+        path = os.path.join(out_dir, "py-spy-dump.txt")
+        with open(path, "w") as f:
+            f.write(dump.stdout + dump.stderr)
+        raw = os.path.join(out_dir, "py-spy-raw.txt")
+        subprocess.run([spy, "record", "--pid", str(server.popen.pid), "--duration", str(args.py_spy_seconds),
+                        "--rate", "100", "--nonblocking", "--format", "raw", "-o", raw],
+                       capture_output=True, text=True, timeout=args.py_spy_seconds + 20)
+        args.py_spy_report = summarize_profile(raw)
+        args.py_spy_report["dump_file"] = path
+        args.py_spy_report["raw_file"] = raw
+    except (OSError, subprocess.SubprocessError) as exc:
+        args.py_spy_report = {"error": str(exc)}
+
+
+def summarize_profile(raw_path: str, top: int = 15) -> dict:
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    with open(raw_path) as f:
+        for line in f:
+            stack, _, count_text = line.rstrip("\n").rpartition(" ")
+            try:
+                count = int(count_text)
+            except ValueError:
+                continue
+            frames = stack.split(";")
+            total += count
+            own[frames[-1]] += count
+            for frame in set(frames):
+                inclusive[frame] += count
+    return {
+        "samples": total,
+        "self_top": [(f, round(c / total, 3)) for f, c in own.most_common(top)] if total else [],
+        "inclusive_top": [(f, round(c / total, 3)) for f, c in inclusive.most_common(top)] if total else [],
+    }
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v * 100:.3f}%"
+
+
+def _f(v: Any, fmt: str = "{}") -> str:
+    return "-" if v is None else fmt.format(v)
+
+
+def table(title: str, rows: list[dict]) -> str:
+    head = (f"{'N':>4} {'video':>6} {'cpu/s':>7} {'cpu/sub':>8} {'loadgen':>7} {'sys%':>5} {'loss':>9} "
+            f"{'lat p50':>8} {'lat p99':>8} {'lat max':>8} {'ff p50':>7} {'ff max':>7} {'rx kbps':>8} "
+            f"{'pub kbps':>8} {'PLI':>4}")
+    lines = [title, head, "-" * len(head)]
+    for r in rows:
+        lines.append(
+            f"{r['n']:>4} {r['with_video']:>6} {r['server_cpu_per_s']:>7.3f} {r['cpu_per_subscriber']:>8.4f} "
+            f"{r['loadgen_cpu_per_s']:>7.2f} {r['system_cpu_percent']:>5.0f} {_pct(r['relay_loss']):>9} "
+            f"{_f(r['latency_p50_ms'], '{:.1f}'):>8} {_f(r['latency_p99_ms'], '{:.1f}'):>8} "
+            f"{_f(r['latency_max_ms'], '{:.1f}'):>8} {_f(r['first_frame_p50_s'], '{:.2f}'):>7} "
+            f"{_f(r['first_frame_max_s'], '{:.2f}'):>7} {r['rx_kbps_per_sub']:>8.0f} {r['pub_video_kbps']:>8.0f} "
+            f"{r['pub_keyframe_requests']:>4}")
+        by = r.get("latency_p99_by_frame_ms", {})
+        lines.append(f"       p99 latency by frame: keyframe {by.get('key')} ms, 1-5 frames after a keyframe "
+                     f"{by.get('after_key')} ms, other frames {by.get('delta')} ms; loadgen loop lag p99/max "
+                     f"{r.get('client_loop_lag_p99_ms')}/{r.get('client_loop_lag_max_ms')} ms; "
+                     f"join: answer max {r.get('answer_max_s')} s, connected max {r.get('connected_max_s')} s, "
+                     f"PLIs {r.get('join_pli')}")
+    return "\n".join(lines)
+
+
+def slope(rows: list[dict]) -> float | None:
+    if len(rows) < 2:
+        return None
+    xs = [r["n"] for r in rows]
+    ys = [r["server_cpu_per_s"] for r in rows]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return None if den == 0 else sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="N=1,10 / baseline 1,2, 4 s windows")
+    parser.add_argument("--counts", type=lambda s: [int(x) for x in s.split(",")], help="SFU subscriber counts")
+    parser.add_argument("--baseline-counts", type=lambda s: [int(x) for x in s.split(",") if x],
+                        help="MediaRelay baseline counts ('' to skip)")
+    parser.add_argument("--window", type=float, help="measurement window, seconds")
+    parser.add_argument("--settle", type=float, default=1.0, help="seconds after all receive video")
+    parser.add_argument("--video-wait", type=float, default=8.0, help="max wait for first video (+0.1 s/peer)")
+    parser.add_argument("--budget", type=float, help="overall time budget, seconds")
+    parser.add_argument("--py-spy", action="store_true", help="py-spy the SFU at the largest N")
+    parser.add_argument("--py-spy-seconds", type=int, default=5)
+    args = parser.parse_args(argv)
+    if args.counts is None:
+        args.counts = [1, 10] if args.quick else [1, 10, 50, 100]
+    if args.baseline_counts is None:
+        args.baseline_counts = [1, 2] if args.quick else [1, 2, 4]
+    if args.window is None:
+        args.window = 4.0 if args.quick else 10.0
+    if args.budget is None:
+        args.budget = 55.0 if args.quick else 360.0
+    if args.quick:
+        args.settle = min(args.settle, 0.5)
+        args.video_wait = min(args.video_wait, 5.0)
+    args.py_spy_report = None
+
+    started = time.monotonic()
+    deadline = started + args.budget - 12  # keep time for teardown and reporting
+
+    def on_signal(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, on_signal)
+    atexit.register(cleanup)
+
+    media = load_media()  # encodes once (~3 s) and caches in the temp dir
+    log(f"media: {len(media['video'])} VP8 frames at {media['video_bps'] / 1e6:.2f} Mbit/s, "
+        f"{len(media['audio'])} Opus packets")
+    ctx = mp.get_context("spawn")
+    workers_needed = max(1, math.ceil(max([*args.counts, *args.baseline_counts]) / PEERS_PER_WORKER))
+    sfu_rows: list[dict] = []
+    base_rows: list[dict] = []
+    infos: dict[str, Any] = {}
+    error: str | None = None
+    with tempfile.TemporaryDirectory(prefix="relay-bench-") as data_dir:
+        args.data_dir_root = tempfile.mkdtemp(prefix="relay-bench-out-")
+        try:
+            pool = [Worker(ctx, relay_peers.subscriber_main, i, name=f"subs-{i}") for i in range(workers_needed)]
+            sfu_budget = deadline if not args.baseline_counts else started + (args.budget - 12) * (
+                0.62 if args.quick else 0.78)
+            sfu_rows, infos["sfu"] = run_server("sfu", args.counts, pool, ctx, args, sfu_budget,
+                                                os.path.join(data_dir))
+            if args.baseline_counts:
+                base_dir = os.path.join(data_dir, "baseline")
+                os.makedirs(base_dir)
+                base_rows, infos["baseline"] = run_server("baseline", args.baseline_counts, pool, ctx, args,
+                                                          deadline, base_dir)
+        except KeyboardInterrupt as exc:
+            error = f"interrupted: {exc}"
+        except Exception as exc:  # noqa: BLE001
+            error = f"{type(exc).__name__}: {exc}"
+            log(error)
+        finally:
+            cleanup()
+
+    print(table("SFU (python -m server serve): server CPU in cores; latency ms; first frame s", sfu_rows))
+    print()
+    print(table("Baseline (aiortc MediaRelay, re-encode per subscriber)", base_rows))
+    print()
+    if args.py_spy_report:
+        print("py-spy of the SFU at the largest N (share of samples):")
+        for name in ("self_top", "inclusive_top"):
+            print(f"  {name}:")
+            for frame, share in args.py_spy_report.get(name, []):
+                print(f"    {share * 100:5.1f}%  {frame}")
+        if "error" in args.py_spy_report:
+            print(f"  error: {args.py_spy_report['error']}")
+        print()
+
+    top = sfu_rows[-1] if sfu_rows else {}
+    base_top = base_rows[-1] if base_rows else {}
+    cps = top.get("cpu_per_subscriber")
+    bcps = base_top.get("cpu_per_subscriber")
+    result = {
+        "subscribers": top.get("n"),
+        "cpu_per_subscriber": cps,
+        "baseline_subscribers": base_top.get("n"),
+        "baseline_cpu_per_subscriber": bcps,
+        "baseline_cpu_slope_per_subscriber": _r(slope(base_rows)),
+        "ratio": round(bcps / cps, 1) if cps and bcps else None,
+        "relay_loss": top.get("relay_loss"),
+        "latency_p50_ms": top.get("latency_p50_ms"),
+        "latency_p99_ms": top.get("latency_p99_ms"),
+        "first_frame_s": top.get("first_frame_max_s"),
+        "first_frame_p50_s": top.get("first_frame_p50_s"),
+        "with_video": top.get("with_video"),
+        "server_cpu_per_s": {r["n"]: r["server_cpu_per_s"] for r in sfu_rows},
+        "sfu_cpu_slope_per_subscriber": _r(slope(sfu_rows)),
+        "baseline_cpu_per_s": {r["n"]: r["server_cpu_per_s"] for r in base_rows},
+        "baseline_latency_p50_ms": base_top.get("latency_p50_ms"),
+        "baseline_latency_p99_ms": base_top.get("latency_p99_ms"),
+        "rx_kbps_per_sub": top.get("rx_kbps_per_sub"),
+        "pub_video_kbps": top.get("pub_video_kbps"),
+        "clip_video_kbps": round(media["video_bps"] / 1000, 1),
+        "loadgen_cpu_per_s": top.get("loadgen_cpu_per_s"),
+        "system_cpu_percent": top.get("system_cpu_percent"),
+        "window_s": args.window,
+        "quick": args.quick,
+        "elapsed_s": round(time.monotonic() - started, 1),
+        "targets": TARGETS,
+        "sfu": sfu_rows and [{k: v for k, v in r.items() if k != "joined"} for r in sfu_rows],
+        "baseline": base_rows and [{k: v for k, v in r.items() if k != "joined"} for r in base_rows],
+        "error": error,
+    }
+    if error and infos:
+        for kind, info in infos.items():
+            if info.get("server_log_tail"):
+                log(f"{kind} server log tail:\n{info['server_log_tail']}")
+    print(json.dumps(result, separators=(",", ":")))
+    return 1 if error else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
