@@ -8,7 +8,7 @@ are rejected with an ``error`` reply and change nothing.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
@@ -82,15 +82,18 @@ class Ping(_Message):
     type: Literal["ping"]
 
 
+MODELS: tuple[type[_Message], ...] = (
+    PublishOffer, PublishStop, SubscribeAnswer, SubscribeRestart, HandRaise, HandLower, StageInvite,
+    StageRemove, StageLeave, ChatSend, MediaVideo, Ping,
+)
 Incoming = Annotated[
     PublishOffer | PublishStop | SubscribeAnswer | SubscribeRestart | HandRaise | HandLower | StageInvite
     | StageRemove | StageLeave | ChatSend | MediaVideo | Ping,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Incoming)
-TYPES = frozenset(m.model_fields["type"].annotation.__args__[0] for m in _ADAPTER.core_schema and [  # type: ignore[union-attr]
-    PublishOffer, PublishStop, SubscribeAnswer, SubscribeRestart, HandRaise, HandLower, StageInvite,
-    StageRemove, StageLeave, ChatSend, MediaVideo, Ping])
+TYPES = frozenset(get_args(model.model_fields["type"].annotation)[0] for model in MODELS)
+"""Every message type a client may send."""
 
 
 class BadMessage(Exception):
