@@ -81,6 +81,7 @@ async def lesson_socket(websocket: WebSocket) -> None:
         pass
     finally:
         await room.leave(participant)
+        rooms.discard_if_empty(room.lesson_id)
 
 
 async def _receive(websocket: WebSocket) -> str | bytes:

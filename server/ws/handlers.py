@@ -75,7 +75,11 @@ async def hand_raise(ctx: Context, msg: m.HandRaise) -> Reply:
 
 
 async def hand_lower(ctx: Context, msg: m.HandLower) -> Reply:
-    ctx.room.set_stage(stage_rules.lower_hand(ctx.room.stage, ctx.participant.subject))
+    p = ctx.participant
+    subject = msg.subject or p.subject
+    if subject != p.subject and p.role is not Role.TEACHER:
+        raise PermissionDenied("only the teacher lowers another classroom's hand")
+    ctx.room.set_stage(stage_rules.lower_hand(ctx.room.stage, subject))
     return None
 
 

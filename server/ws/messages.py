@@ -52,6 +52,7 @@ class HandRaise(_Message):
 
 class HandLower(_Message):
     type: Literal["hand.lower"]
+    subject: Subject | None = None  # the teacher may lower a classroom's hand
 
 
 class StageInvite(_Message):

@@ -21,6 +21,11 @@ class Rooms:
             room = self.rooms[lesson_id] = LessonRoom(lesson_id, self._engine.router(lesson_id), self._capacity)
         return room
 
+    def discard_if_empty(self, lesson_id: str) -> None:
+        room = self.rooms.get(lesson_id)
+        if room is not None and not room.participants:
+            del self.rooms[lesson_id]
+
     async def lesson_ended(self, lesson_id: str) -> None:
         room = self.rooms.pop(lesson_id, None)
         if room is not None:

@@ -663,3 +663,18 @@ async def test_when_everyone_has_left_no_transports_remain_in_the_lesson(
     await wait_for(lambda: not router.transports)
     assert router.live_feeds() == {}
     assert all(not feed.consumers for feed in router.feeds.values())
+
+
+async def test_teacher_lowers_a_classrooms_hand_and_a_classroom_cannot_lower_anothers(
+    base: str, lesson_id: str, tokens: Tokens
+) -> None:
+    async with (
+        LessonClient.connect(base, lesson_id, bearer(tokens.teacher())) as teacher,
+        LessonClient.connect(base, lesson_id, bearer(tokens.classroom("a"))) as a,
+        LessonClient.connect(base, lesson_id, bearer(tokens.classroom("b"))) as b,
+    ):
+        assert (await a.request({"type": "hand.raise"}))["type"] == "ack"
+        refused = await b.request({"type": "hand.lower", "subject": "a"})
+        assert refused["type"] == "error" and refused["code"] == "forbidden"
+        assert (await teacher.request({"type": "hand.lower", "subject": "a"}))["type"] == "ack"
+        await b.expect("stage", hands=[])
