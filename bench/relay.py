@@ -40,6 +40,8 @@ for _p in (BENCH, ROOT):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
+import contextlib  # noqa: E402
+
 import relay_peers  # noqa: E402
 from relay_media import load_media  # noqa: E402
 
@@ -122,7 +124,7 @@ class ServerProcess:
         else:
             cmd = [sys.executable, os.path.join(BENCH, "relay_baseline.py"), "--host", "127.0.0.1",
                    "--port", str(port)]
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115
         self.popen = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL, start_new_session=True)
         self.ps = psutil.Process(self.popen.pid)
@@ -166,17 +168,13 @@ class ServerProcess:
             return
         self.closed = True
         if self.popen.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             try:
                 self.popen.wait(6)
             except subprocess.TimeoutExpired:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.popen.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 self.popen.wait(3)
         self._log.close()
 

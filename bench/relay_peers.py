@@ -16,6 +16,7 @@ Both are driven by the parent over a multiprocessing Pipe: the parent sends
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fractions
 import logging
 import os
@@ -68,14 +69,12 @@ async def _serve_pipe(conn: Any, handlers: dict[str, Callable[..., Any]]) -> Non
         if command == "exit":
             handler = handlers.get("exit")
             if handler is not None:
-                try:
+                try:  # noqa: SIM105
                     await asyncio.wait_for(handler(), 10)
                 except Exception:  # noqa: BLE001
                     pass
-            try:
+            with contextlib.suppress(OSError, BrokenPipeError):
                 conn.send(("ok", None))
-            except (OSError, BrokenPipeError):
-                pass
             return
         try:
             result = await handlers[command](**args)
@@ -175,7 +174,7 @@ class Publisher:
             await asyncio.sleep(0.05)
         return {"location": self.location, "clip_bps": self.media["video_bps"]}
 
-    def _hook_pli(self, sender: Any, track: "PacketVideoTrack") -> None:
+    def _hook_pli(self, sender: Any, track: PacketVideoTrack) -> None:
         from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket
 
         original = sender._handle_rtcp_packet
@@ -564,17 +563,17 @@ class SubscriberPool:
 
         async def one(sub: Sub) -> None:
             if sub.location and self.client is not None:
-                try:
+                try:  # noqa: SIM105
                     await self.client.delete(self.base_url + sub.location, headers=headers)
                 except Exception:  # noqa: BLE001
                     pass
             for tap in sub.taps:
-                try:
+                try:  # noqa: SIM105
                     await tap.close()
                 except Exception:  # noqa: BLE001
                     pass
             if sub.pc is not None:
-                try:
+                try:  # noqa: SIM105
                     await asyncio.wait_for(sub.pc.close(), 5)
                 except Exception:  # noqa: BLE001
                     pass

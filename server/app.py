@@ -25,12 +25,12 @@ from server.lessons_service import Lessons
 from server.live_media import LiveMedia
 from server.routes import lessons as lessons_routes
 from server.routes import whip as whip_routes
-from server.ws import endpoint as ws_routes
-from server.ws.rooms import Rooms
 from server.secret import load_or_create_secret
 from server.settings import Settings
 from server.sqlite_lessons import SqliteLessonStore
 from server.tokens import TokenCodec
+from server.ws import endpoint as ws_routes
+from server.ws.rooms import Rooms
 
 __all__ = ["DB_FILE", "ROUTE_LISTS", "Components", "create_app"]
 

@@ -7,6 +7,7 @@ and cancelled and awaited in ``close()``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -166,11 +167,11 @@ class Participant:
         for key, kind in wanted.items():
             if key in assigned:
                 continue
-            consumer = next((c for c in self.slots if c.kind == kind and c.feed is None), None)
-            if consumer is None:
-                consumer = self._new_slot(kind)
+            slot = next((c for c in self.slots if c.kind == kind and c.feed is None), None)
+            if slot is None:
+                slot = self._new_slot(kind)
                 added = True
-            self.router.feed(key, kind).add(consumer)
+            self.router.feed(key, kind).add(slot)
         await self._announce(added)
 
     def _new_slot(self, kind: str) -> Consumer:
@@ -198,11 +199,9 @@ class Participant:
         self.closed = True
         self._unsubscribe()
         writer = self._tasks[0]
-        try:
+        with contextlib.suppress(Exception):  # a full queue, a closed socket or a stuck client: stop flushing
             self._outbox.put_nowait(_END)
             await asyncio.wait_for(asyncio.shield(writer), FLUSH_S)
-        except (asyncio.QueueFull, asyncio.TimeoutError, Exception):
-            pass
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
