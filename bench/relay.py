@@ -337,7 +337,8 @@ def run_server(kind: str, counts: list[int], pool: list[Worker], ctx: Any, args:
         lesson = "bench"
         if kind == "sfu":
             lesson = http_json("POST", server.base + "/api/lessons", teacher, {"title": "bench"})["id"]
-        started = publisher.call("start", timeout=30, url=f"{server.base}/whip/{lesson}", token=teacher)
+        started = publisher.call("start", timeout=30, url=f"{server.base}/whip/{lesson}", token=teacher,
+                                 pace=args.pace)
         log(f"{kind}: server pid {server.popen.pid} on :{port}, publisher live "
             f"(clip {started['clip_bps'] / 1e6:.2f} Mbit/s)")
         time.sleep(1.0)
@@ -525,6 +526,9 @@ def slope(rows: list[dict]) -> float | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="N=1,10 / baseline 1,2, 4 s windows")
+    parser.add_argument("--pace", type=float, default=2.5,
+                        help="publisher pacing: video leaves at PACE x its bitrate, as browsers' pacers do "
+                             "(libwebrtc: 2.5); 0 sends each frame as one burst like aiortc")
     parser.add_argument("--counts", type=lambda s: [int(x) for x in s.split(",")], help="SFU subscriber counts")
     parser.add_argument("--baseline-counts", type=lambda s: [int(x) for x in s.split(",") if x],
                         help="MediaRelay baseline counts ('' to skip)")
@@ -642,6 +646,7 @@ def main(argv: list[str] | None = None) -> int:
         "loadgen_cpu_per_s": top.get("loadgen_cpu_per_s"),
         "system_cpu_percent": top.get("system_cpu_percent"),
         "window_s": args.window,
+        "publisher_pacing": args.pace,
         "quick": args.quick,
         "elapsed_s": round(time.monotonic() - started, 1),
         "targets": TARGETS,

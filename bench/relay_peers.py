@@ -122,19 +122,30 @@ class Publisher:
     def handlers(self) -> dict[str, Callable[..., Any]]:
         return {"start": self.start, "stats": self.stats, "frames": self.frames_between, "exit": self.close}
 
-    async def start(self, url: str, token: str | None) -> dict:
+    async def start(self, url: str, token: str | None, pace: float = 0.0) -> dict:
+        """Publish by WHIP. ``pace`` > 0 paces video like libwebrtc's pacer: packets leave
+        at ``pace`` times the clip's bitrate instead of in one burst per frame."""
         import httpx
         from aiortc import RTCPeerConnection, RTCSessionDescription
         from aiortc.rtcdtlstransport import RTCDtlsTransport
 
         publisher = self
         original = RTCDtlsTransport._send_rtp
+        pace_bps = pace * self.media["video_bps"]
+        next_send = 0.0
 
         async def send_rtp(transport: Any, data: bytes) -> None:
+            nonlocal next_send
             # plaintext RTP before SRTP protection: log the first packet of each video frame
             if len(data) >= 12:
                 ssrc = int.from_bytes(data[8:12], "big")
                 if ssrc == publisher.video_ssrc:
+                    if pace_bps > 0:
+                        now = time.monotonic()
+                        next_send = max(now, next_send)
+                        if next_send > now:
+                            await asyncio.sleep(next_send - now)
+                        next_send += len(data) * 8 / pace_bps
                     ts = int.from_bytes(data[4:8], "big")
                     last = publisher.last_ts
                     if last is None or 0 < ((ts - last) & 0xFFFFFFFF) < 0x80000000:

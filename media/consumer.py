@@ -44,7 +44,10 @@ class Consumer:
         self._params: OutboundParameters | None = None
         self._rebaser = StreamRebaser(90000 if kind == "video" else 48000,
                                       random.randrange(0x8000), random.randrange(1 << 32))
-        self._history: list[tuple[int, int, ForwardedPacket] | None] = [None] * HISTORY
+        # NACK history as parallel lists: no per-packet allocation and nothing new for the cyclic GC to walk
+        self._sent_seq: list[int] = [-1] * HISTORY
+        self._sent_ts: list[int] = [0] * HISTORY
+        self._sent_packet: list[ForwardedPacket | None] = [None] * HISTORY
         self._producer: Producer | None = None
         self._request_keyframe: Callable[[], None] = lambda: None
         self._on_close: list[Callable[[Consumer], None]] = []
@@ -101,7 +104,10 @@ class Consumer:
             return
         seq, ts = mapped
         if self._port.send(writer.packet(packet.marker, seq, ts, packet.payload)):
-            self._history[seq % HISTORY] = (seq, ts, packet)
+            slot = seq % HISTORY
+            self._sent_seq[slot] = seq
+            self._sent_ts[slot] = ts
+            self._sent_packet[slot] = packet
             rebaser.sent(seq, ts, packet.arrival)
             self.packets += 1
             self.octets += len(packet.payload)
@@ -122,10 +128,10 @@ class Consumer:
         if writer is None:
             return
         for seq in sequence_numbers:
-            entry = self._history[seq % HISTORY]
-            if entry is not None and entry[0] == seq:
-                _, ts, packet = entry
-                if self._port.send(writer.packet(packet.marker, seq, ts, packet.payload)):
+            slot = seq % HISTORY
+            packet = self._sent_packet[slot]
+            if packet is not None and self._sent_seq[slot] == seq:
+                if self._port.send(writer.packet(packet.marker, seq, self._sent_ts[slot], packet.payload)):
                     self.retransmitted += 1
 
     def keyframe_requested(self) -> None:

@@ -58,7 +58,8 @@ class Feed:
         self._targets = tuple(self._consumers)
         consumer.bind(self.key, self.request_keyframe)
         consumer.on_close(self.remove)
-        self.request_keyframe()
+        if consumer.ready:  # otherwise it asks itself once negotiated: a keyframe now would be wasted
+            self.request_keyframe()
 
     def remove(self, consumer: Consumer) -> None:
         if consumer in self._consumers:
