@@ -81,3 +81,30 @@ async def test_stage_holds_at_most_the_configured_number_of_classrooms(
         reply = await teacher.request({"type": "stage.invite", "subject": "c"})
         assert reply["type"] == "error" and reply["code"] == "conflict"
         assert "full" in reply["message"]
+
+
+async def test_teacher_screen_share_reaches_classrooms_as_a_second_video_feed_and_stops(
+    base: str, lesson_id: str, tokens: Tokens, app: Starlette
+) -> None:
+    viewer = Subscriber(kinds=())
+    publisher: RTCPeerConnection | None = None
+    try:
+        async with (
+            LessonClient.connect(base, lesson_id, bearer(tokens.teacher())) as teacher,
+            LessonClient.connect(base, lesson_id, bearer(tokens.classroom("kunming-2"))) as kunming,
+        ):
+            publisher = await publish(teacher, {"0": "camera", "1": "screen", "2": "mic"})
+            tracks = await answer_offers(kunming, viewer)
+            assert sorted(tracks.values()) == ["teacher/camera", "teacher/mic", "teacher/screen"]
+            mids = {feed: mid for mid, feed in tracks.items()}
+            await wait_for(lambda: all(viewer.frames_by_mid[mids[f]] > 5 for f in ("teacher/camera", "teacher/screen")))
+
+            assert (await teacher.request({"type": "publish.stop", "feed": "screen"}))["type"] == "ack"
+            await kunming.expect_where("tracks", lambda m: m["tracks"].get(mids["teacher/screen"], "") is None)
+            camera_frames = viewer.frames_by_mid[mids["teacher/camera"]]
+            await wait_for(lambda: viewer.frames_by_mid[mids["teacher/camera"]] > camera_frames + 5)
+            assert "teacher/screen" not in app.state.live_media.engine.routers[lesson_id].live_feeds()
+    finally:
+        if publisher is not None:
+            await publisher.close()
+        await viewer.close()
