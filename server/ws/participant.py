@@ -40,7 +40,8 @@ class Participant:
         self.slots: list[Consumer] = []
         self.video_enabled = True
         self.closed = False
-        self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(OUTBOX)
+        self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(OUTBOX)
+        self._dropped = False
         self._reconcile = asyncio.Event()
         self._negotiating = False
         self._tasks = [asyncio.ensure_future(self._write()), asyncio.ensure_future(self._reconcile_loop())]
@@ -53,21 +54,23 @@ class Participant:
 
     def send(self, message: dict[str, Any]) -> None:
         """Queue a message; a client too slow to drain its queue is disconnected."""
-        if self.closed:
+        if self.closed or self._dropped:
             return
         try:
             self._outbox.put_nowait(message)
         except asyncio.QueueFull:
             log.warning("slow client dropped lesson=%s subject=%s", self.router.id, self.subject)
-            self._outbox = asyncio.Queue(1)
-            self._outbox.put_nowait(None)
+            self._dropped = True
+            self._tasks[0].cancel()  # the writer may be stuck in a send to this client: stop writing
+            self._tasks.append(asyncio.ensure_future(self._hang_up()))
+
+    async def _hang_up(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.websocket.close(code=1008, reason="too slow"), FLUSH_S)
 
     async def _write(self) -> None:
         while True:
             message = await self._outbox.get()
-            if message is None:
-                await self.websocket.close(code=1008, reason="too slow")
-                return
             if message is _END:
                 return
             await self.websocket.send_json(message)
@@ -199,9 +202,10 @@ class Participant:
         self.closed = True
         self._unsubscribe()
         writer = self._tasks[0]
-        with contextlib.suppress(Exception):  # a full queue, a closed socket or a stuck client: stop flushing
-            self._outbox.put_nowait(_END)
-            await asyncio.wait_for(asyncio.shield(writer), FLUSH_S)
+        if not writer.done():
+            with contextlib.suppress(Exception):  # a full queue, a closed socket or a stuck client: stop flushing
+                self._outbox.put_nowait(_END)
+                await asyncio.wait_for(asyncio.shield(writer), FLUSH_S)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
