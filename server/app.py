@@ -30,6 +30,7 @@ from server.secret import load_or_create_secret
 from server.settings import Settings
 from server.sqlite_lessons import SqliteLessonStore
 from server.tokens import TokenCodec
+from server.training.event_log import SqliteEventLog
 from server.ws import endpoint as ws_routes
 from server.ws.rooms import Rooms
 
@@ -38,6 +39,7 @@ __all__ = ["DB_FILE", "ROUTE_LISTS", "Components", "create_app"]
 log = logging.getLogger(__name__)
 
 DB_FILE = "classroom.db"
+TRAINING_LOG_FILE = "training.db"
 
 ROUTE_LISTS: tuple[Sequence[BaseRoute], ...] = (lessons_routes.routes, whip_routes.routes, ws_routes.routes)
 """Every route list served by the app, in matching order."""
@@ -53,6 +55,7 @@ class Components:
     lessons: Lessons
     live_media: LiveMedia
     rooms: Rooms
+    training_log: SqliteEventLog
 
 
 def _components(settings: Settings) -> Components:
@@ -60,7 +63,8 @@ def _components(settings: Settings) -> Components:
     store = SqliteLessonStore(settings.data_dir / DB_FILE)
     lessons = Lessons(store)
     engine = MediaEngine()
-    rooms = Rooms(engine, settings.max_on_stage)
+    training_log = SqliteEventLog(settings.data_dir / TRAINING_LOG_FILE)
+    rooms = Rooms(engine, settings.max_on_stage, training_log)
     lessons.on_ended.append(rooms.lesson_ended)  # rooms close before the lesson's router
     return Components(
         settings=settings,
@@ -69,6 +73,7 @@ def _components(settings: Settings) -> Components:
         lessons=lessons,
         live_media=LiveMedia(engine, lessons),
         rooms=rooms,
+        training_log=training_log,
     )
 
 
@@ -78,6 +83,8 @@ async def _lifespan(components: Components) -> AsyncIterator[None]:
     async with AsyncExitStack() as stack:
         await components.store.open()
         stack.push_async_callback(components.store.close)
+        await components.training_log.open()
+        stack.push_async_callback(components.training_log.close)
         stack.push_async_callback(components.live_media.close)
         stack.push_async_callback(components.rooms.close)
         # Everything built so far lives as long as the process: keep it out of the cyclic GC's

@@ -16,7 +16,7 @@ from media import MediaError
 from server.auth import authenticate
 from server.errors import ApiError, ConflictError, Forbidden, Unauthorized, to_api_error, websocket_close
 
-from .handlers import HANDLERS, Context
+from .handlers import HANDLERS, NO_REPLY, Context
 from .messages import BadMessage, parse_message
 from .participant import Participant
 from .ratelimit import TokenBucket
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 RATE, BURST = 20.0, 40.0  # messages per second per connection
 CHAT_RATE, CHAT_BURST = 1.0, 5.0
+COMMAND_RATE, COMMAND_BURST = 10.0, 20.0  # training commands per second per connection
 
 
 async def _deny(websocket: WebSocket, exc: Exception) -> None:
@@ -68,7 +69,8 @@ async def lesson_socket(websocket: WebSocket) -> None:
     room = rooms.room(websocket.path_params["lesson_id"])
     ctx = Context(room, participant, websocket.app.state.lessons)
     limit = websocket.app.state.settings.max_ws_message_bytes
-    buckets = {"all": TokenBucket(RATE, BURST), "chat.send": TokenBucket(CHAT_RATE, CHAT_BURST)}
+    buckets = {"all": TokenBucket(RATE, BURST), "chat.send": TokenBucket(CHAT_RATE, CHAT_BURST),
+               "training.command": TokenBucket(COMMAND_RATE, COMMAND_BURST)}
     try:
         while True:
             raw = await _receive(websocket)
@@ -109,6 +111,8 @@ async def _handle(ctx: Context, raw: str | bytes, limit: int, buckets: dict[str,
         return
     except (DomainError, ApiError, MediaError) as exc:
         p.send(_error(*_code_of(exc), getattr(msg, "id", None)))
+        return
+    if reply is NO_REPLY:
         return
     p.send({**(reply or {"type": "ack"}), "id": msg.id} if msg.id is not None else (reply or {"type": "ack"}))
 

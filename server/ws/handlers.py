@@ -12,17 +12,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from classroom import stage as stage_rules
-from classroom.errors import PermissionDenied
+from classroom.errors import Conflict, PermissionDenied
 from classroom.roles import Role
+from classroom.training.commands import Actor, parse_command
 from server.lessons_service import Lessons
+from server.training.scenarios import load_builtin
 
 from . import messages as m
 from .participant import Participant
 from .room import LessonRoom
 
-__all__ = ["HANDLERS", "Context", "Handler"]
+__all__ = ["HANDLERS", "NO_REPLY", "Context", "Handler"]
 
 Reply = dict[str, Any] | None
+NO_REPLY: dict[str, Any] = {}
+"""A handler's answer will come later (from the training line's owner task)."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,29 @@ async def ping(ctx: Context, msg: m.Ping) -> Reply:
     return {"type": "pong"}
 
 
+async def training_load(ctx: Context, msg: m.TrainingLoad) -> Reply:
+    await ctx.room.load_training(load_builtin(msg.scenario))
+    return None
+
+
+async def training_command(ctx: Context, msg: m.TrainingCommand) -> Reply:
+    p = ctx.participant
+    owner = ctx.room.training
+    if owner is None:
+        raise Conflict("no training line is loaded in this lesson")
+    command = parse_command(msg.command)
+    if not owner.submit(p, Actor(p.subject, p.role), command, msg.command, msg.id):
+        raise Conflict("the training line is saturated, try again")
+    return NO_REPLY
+
+
+async def training_resync(ctx: Context, msg: m.TrainingResync) -> Reply:
+    if ctx.room.training is None:
+        raise Conflict("no training line is loaded in this lesson")
+    ctx.room.training.resync(ctx.participant, msg.revision)
+    return NO_REPLY
+
+
 HANDLERS: dict[str, tuple[Handler, frozenset[Role]]] = {
     "publish.offer": (publish_offer, INTERACTIVE),
     "publish.stop": (publish_stop, INTERACTIVE),
@@ -135,4 +162,7 @@ HANDLERS: dict[str, tuple[Handler, frozenset[Role]]] = {
     "chat.send": (chat_send, frozenset({Role.TEACHER, Role.CLASSROOM, Role.STUDENT})),
     "media.video": (media_video, ALL),
     "ping": (ping, ALL),
+    "training.load": (training_load, TEACHER_ONLY),
+    "training.command": (training_command, INTERACTIVE),
+    "training.resync": (training_resync, ALL),
 }

@@ -83,13 +83,28 @@ class Ping(_Message):
     type: Literal["ping"]
 
 
+class TrainingLoad(_Message):
+    type: Literal["training.load"]
+    scenario: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class TrainingCommand(_Message):
+    type: Literal["training.command"]
+    command: dict[str, Any] = Field(max_length=8)  # validated by classroom.training.commands
+
+
+class TrainingResync(_Message):
+    type: Literal["training.resync"]
+    revision: Annotated[int, Field(ge=0)]
+
+
 MODELS: tuple[type[_Message], ...] = (
     PublishOffer, PublishStop, SubscribeAnswer, SubscribeRestart, HandRaise, HandLower, StageInvite,
-    StageRemove, StageLeave, ChatSend, MediaVideo, Ping,
+    StageRemove, StageLeave, ChatSend, MediaVideo, Ping, TrainingLoad, TrainingCommand, TrainingResync,
 )
 Incoming = Annotated[
     PublishOffer | PublishStop | SubscribeAnswer | SubscribeRestart | HandRaise | HandLower | StageInvite
-    | StageRemove | StageLeave | ChatSend | MediaVideo | Ping,
+    | StageRemove | StageLeave | ChatSend | MediaVideo | Ping | TrainingLoad | TrainingCommand | TrainingResync,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Incoming)

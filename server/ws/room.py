@@ -9,7 +9,10 @@ from typing import Any
 from classroom import stage as stage_rules
 from classroom.roles import Role
 from classroom.stage import Stage
+from classroom.training.scenario import Scenario
 from media import Router
+from server.training.event_log import EventLog
+from server.training.owner import LineOwner
 
 from .participant import Participant
 
@@ -19,11 +22,22 @@ log = logging.getLogger(__name__)
 
 
 class LessonRoom:
-    def __init__(self, lesson_id: str, router: Router, stage_capacity: int) -> None:
+    def __init__(self, lesson_id: str, router: Router, stage_capacity: int, event_log: EventLog) -> None:
         self.lesson_id = lesson_id
         self.router = router
         self.stage = Stage(capacity=stage_capacity)
         self.participants: dict[str, Participant] = {}
+        self.training: LineOwner | None = None
+        self._event_log = event_log
+
+    async def load_training(self, scenario: Scenario) -> None:
+        """Start a fresh line for ``scenario``; every participant gets its snapshot."""
+        if self.training is not None:
+            await self.training.close()
+        self.training = LineOwner(self.lesson_id, scenario, self._event_log)
+        self.training.start()
+        for participant in self.participants.values():
+            self.training.join(participant)
 
     def present_classrooms(self) -> frozenset[str]:
         return frozenset(s for s, p in self.participants.items() if p.role is Role.CLASSROOM)
@@ -40,12 +54,18 @@ class LessonRoom:
                            exclude=participant)
         participant.send(self.welcome(participant))
         participant.feeds_changed()
+        if self.training is not None:
+            if previous is not None:
+                self.training.leave(previous)
+            self.training.join(participant)
 
     async def leave(self, participant: Participant) -> None:
         if self.participants.get(participant.subject) is not participant:
             await participant.close()
             return
         del self.participants[participant.subject]
+        if self.training is not None:
+            self.training.leave(participant)
         await participant.close()
         self.set_stage(stage_rules.leave_lesson(self.stage, participant.subject))
         self.broadcast({"type": "presence", "event": "left", "participant": participant.describe()})
@@ -58,6 +78,7 @@ class LessonRoom:
             "participants": [p.describe() for p in self.participants.values()],
             "stage": self.stage.to_json(),
             "feeds": sorted(self.router.live_feeds()),
+            "training": self.training.scenario.id if self.training is not None else None,
         }
 
     def set_stage(self, stage: Stage) -> None:
@@ -75,6 +96,9 @@ class LessonRoom:
                 participant.send(message)
 
     async def close(self, reason: str) -> None:
+        if self.training is not None:
+            await self.training.close()
+            self.training = None
         for participant in list(self.participants.values()):
             participant.send({"type": "lesson.ended", "reason": reason})
             await participant.close()

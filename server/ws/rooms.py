@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from media import MediaEngine
+from server.training.event_log import EventLog
 
 from .room import LessonRoom
 
@@ -10,20 +11,22 @@ __all__ = ["Rooms"]
 
 
 class Rooms:
-    def __init__(self, engine: MediaEngine, stage_capacity: int) -> None:
+    def __init__(self, engine: MediaEngine, stage_capacity: int, event_log: EventLog) -> None:
         self._engine = engine
         self._capacity = stage_capacity
+        self._event_log = event_log
         self.rooms: dict[str, LessonRoom] = {}
 
     def room(self, lesson_id: str) -> LessonRoom:
         room = self.rooms.get(lesson_id)
         if room is None or room.router.closed:
-            room = self.rooms[lesson_id] = LessonRoom(lesson_id, self._engine.router(lesson_id), self._capacity)
+            room = self.rooms[lesson_id] = LessonRoom(lesson_id, self._engine.router(lesson_id), self._capacity,
+                                                        self._event_log)
         return room
 
     def discard_if_empty(self, lesson_id: str) -> None:
         room = self.rooms.get(lesson_id)
-        if room is not None and not room.participants:
+        if room is not None and not room.participants and room.training is None:
             del self.rooms[lesson_id]
 
     async def lesson_ended(self, lesson_id: str) -> None:
