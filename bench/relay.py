@@ -6,7 +6,7 @@ against a baseline that relays with aiortc's MediaRelay (decode once, re-encode 
     python bench/relay.py --py-spy         # also sample the SFU with py-spy at the largest N
 
 One publisher process WHIP-publishes pre-encoded 720p VP8 (~1.5 Mbit/s) + Opus;
-subscriber processes (25 peers each) WHEP-watch without decoding. The server
+subscriber processes (50 peers each) WHEP-watch without decoding. The server
 under test runs as its own process; its CPU (user+system, with children) is
 read with psutil over the measurement window. The last line printed is JSON.
 """
@@ -45,7 +45,7 @@ import contextlib  # noqa: E402
 import relay_peers  # noqa: E402
 from relay_media import load_media  # noqa: E402
 
-PEERS_PER_WORKER = 25
+PEERS_PER_WORKER = 50  # fewer, busier processes: more datagrams per epoll wake-up
 TARGETS = {"ratio": 60, "latency_p99_ms": 20, "relay_loss": 0.001, "first_frame_s": 1.0,
            "mediarelay_core_per_sub": 0.35, "c_sfu_core_per_sub": 0.007}
 
@@ -367,7 +367,7 @@ def run_server(kind: str, counts: list[int], pool: list[Worker], ctx: Any, args:
 
 def run_n(kind: str, n: int, pool: list[Worker], publisher: Worker, server: ServerProcess, whep: str,
           token: str | None, args: argparse.Namespace, deadline: float) -> dict:
-    workers = pool[:max(1, min(len(pool), math.ceil(n / PEERS_PER_WORKER)))]
+    workers = pool[:max(1, min(len(pool), math.ceil(n / args.peers_per_worker)))]
     share = [n // len(workers) + (1 if i < n % len(workers) else 0) for i in range(len(workers))]
     workers = [w for w, c in zip(workers, share, strict=True) if c]
     share = [c for c in share if c]
@@ -399,6 +399,7 @@ def run_n(kind: str, n: int, pool: list[Worker], publisher: Worker, server: Serv
 
         procs = [psutil.Process(w.proc.pid) for w in [*workers, publisher]]
         lg0 = sum(_cpu(p) for p in procs)
+        pub_cpu0 = _cpu(procs[-1])
         psutil.cpu_percent(None)
         pub0 = publisher.call("stats", timeout=10)
         cpu0, wall0 = server.cpu_seconds(), time.monotonic()
@@ -409,6 +410,7 @@ def run_n(kind: str, n: int, pool: list[Worker], publisher: Worker, server: Serv
         pub1 = publisher.call("stats", timeout=10)
         system_cpu = psutil.cpu_percent(None)
         lg1 = sum(_cpu(p) for p in procs)
+        pub_cpu1 = _cpu(procs[-1])
         if args.py_spy and kind == "sfu" and n == max(args.counts):
             profile_server(server, args)
         time.sleep(0.4)  # let late retransmissions fill gaps before loss is counted
@@ -420,11 +422,17 @@ def run_n(kind: str, n: int, pool: list[Worker], publisher: Worker, server: Serv
                            (lg1 - lg0) / (wall1 - wall0), system_cpu)
         p99s = [lag["p99"] for lag in loop_lags if lag["p99"] is not None]
         maxs = [lag["max"] for lag in loop_lags if lag["max"] is not None]
+        result["loadgen_publisher_cpu_per_s"] = round((pub_cpu1 - pub_cpu0) / (wall1 - wall0), 3)
+        result["loadgen_subscribers_cpu_per_s"] = round(result["loadgen_cpu_per_s"]
+                                                        - result["loadgen_publisher_cpu_per_s"], 3)
         result["client_loop_lag_p99_ms"] = _ms(max(p99s)) if p99s else None
         result["client_loop_lag_max_ms"] = _ms(max(maxs)) if maxs else None
         return result
     finally:
-        call_all(workers, "stop", timeout=30 + n * 0.3)
+        stopped = call_all(workers, "stop", timeout=30 + n * 0.3)
+        left = sum(r.get("tasks_left", 0) for r in stopped)
+        if left:
+            log(f"{kind}: N={n}: {left} asyncio tasks still running in the subscriber processes after stop")
         time.sleep(1.0)
 
 
@@ -507,7 +515,8 @@ def table(title: str, rows: list[dict]) -> str:
         by = r.get("latency_p99_by_frame_ms", {})
         lines.append(f"       p99 latency by frame: keyframe {by.get('key')} ms, 1-5 frames after a keyframe "
                      f"{by.get('after_key')} ms, other frames {by.get('delta')} ms; loadgen loop lag p99/max "
-                     f"{r.get('client_loop_lag_p99_ms')}/{r.get('client_loop_lag_max_ms')} ms; "
+                     f"{r.get('client_loop_lag_p99_ms')}/{r.get('client_loop_lag_max_ms')} ms, cores publisher/"
+                     f"subscribers {r.get('loadgen_publisher_cpu_per_s')}/{r.get('loadgen_subscribers_cpu_per_s')}; "
                      f"join: answer max {r.get('answer_max_s')} s, connected max {r.get('connected_max_s')} s, "
                      f"PLIs {r.get('join_pli')}")
     return "\n".join(lines)
@@ -536,6 +545,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=1.0, help="seconds after all receive video")
     parser.add_argument("--video-wait", type=float, default=8.0, help="max wait for first video (+0.1 s/peer)")
     parser.add_argument("--budget", type=float, help="overall time budget, seconds")
+    parser.add_argument("--peers-per-worker", type=int, default=PEERS_PER_WORKER,
+                        help="subscriber peers per load-generator process")
+    parser.add_argument("--slow-rx", action="store_true",
+                        help="subscribers receive through aiortc's full per-packet path (for comparison)")
     parser.add_argument("--py-spy", action="store_true", help="py-spy the SFU at the largest N")
     parser.add_argument("--py-spy-seconds", type=int, default=5)
     args = parser.parse_args(argv)
@@ -561,11 +574,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     atexit.register(cleanup)
 
+    if args.slow_rx:
+        os.environ["RELAY_BENCH_SLOW_RX"] = "1"  # read by the spawned subscriber processes
     media = load_media()  # encodes once (~3 s) and caches in the temp dir
     log(f"media: {len(media['video'])} VP8 frames at {media['video_bps'] / 1e6:.2f} Mbit/s, "
         f"{len(media['audio'])} Opus packets")
     ctx = mp.get_context("spawn")
-    workers_needed = max(1, math.ceil(max([*args.counts, *args.baseline_counts]) / PEERS_PER_WORKER))
+    workers_needed = max(1, math.ceil(max([*args.counts, *args.baseline_counts]) / args.peers_per_worker))
     sfu_rows: list[dict] = []
     base_rows: list[dict] = []
     infos: dict[str, Any] = {}

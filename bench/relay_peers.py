@@ -21,6 +21,7 @@ import fractions
 import logging
 import os
 import signal
+import struct
 import sys
 import time
 import traceback
@@ -34,6 +35,8 @@ if ROOT not in sys.path:
 VIDEO_TB = fractions.Fraction(1, 90000)
 AUDIO_TB = fractions.Fraction(1, 48000)
 HTTP_TIMEOUT = 20.0
+# subscribers: the cheap RTP receive path (FastReceive); RELAY_BENCH_SLOW_RX=1 keeps aiortc's own
+FAST_RX = os.environ.get("RELAY_BENCH_SLOW_RX", "") in ("", "0")
 
 
 def _install_loop() -> None:
@@ -64,6 +67,14 @@ async def _serve_pipe(conn: Any, handlers: dict[str, Callable[..., Any]]) -> Non
             queue.put_nowait(("exit", {}))
 
     loop.add_reader(conn.fileno(), readable)
+    # uvloop's add_reader makes the fd non-blocking: a large reply (collect) then fails with EAGAIN
+    # once the pipe buffer is full, and a partly arrived command would read as EOF. Keep it blocking
+    # (the reader only fires when data is there) and send replies from a thread so the loop runs on.
+    os.set_blocking(conn.fileno(), True)
+
+    async def reply(message: Any) -> None:
+        await loop.run_in_executor(None, conn.send, message)
+
     while True:
         command, args = await queue.get()
         if command == "exit":
@@ -78,9 +89,10 @@ async def _serve_pipe(conn: Any, handlers: dict[str, Callable[..., Any]]) -> Non
             return
         try:
             result = await handlers[command](**args)
-            conn.send(("ok", result))
         except Exception as exc:  # noqa: BLE001
-            conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
+            await reply(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
+        else:
+            await reply(("ok", result))
 
 
 def _run(conn: Any, make_handlers: Callable[[], dict[str, Callable[..., Any]]]) -> None:
@@ -350,10 +362,211 @@ class SeqTracker:
         return lost
 
 
+class FastReceive:
+    """Cheap inbound RTP path for one subscriber peer (subscriber processes only).
+
+    aiortc handles every datagram with: aioice ``StunProtocol.datagram_received`` (a STUN parse
+    attempt that raises) -> ``asyncio.Queue`` -> the DTLS transport's receive task wakes ->
+    ``_recv_next`` -> SRTP unprotect -> ``RtpPacket.parse`` (header extensions included) ->
+    ``RtpRouter`` -> the receiver (tap: statistics, NACK generator, bitrate estimator) -> callback.
+    This replaces that, for SRTP *RTP* datagrams only, by one synchronous call in the socket's
+    ``datagram_received``: libsrtp unprotect into the session's own buffer, a fixed-header parse
+    (CSRC count, extension length and padding give the payload bounds), routing by payload type
+    and the subscriber's counters. Everything else (STUN, DTLS, SRTCP) still takes aiortc's path,
+    so sender reports reach the receivers as before.
+
+    Kept from aiortc's receive side, with the same rules: per-SSRC receiver statistics fed into
+    the receiver's own ``remote_streams`` (so aiortc's RTCP loop still sends receiver reports),
+    video NACKs (aiortc's ``NackGenerator``: every gap sends the sorted missing set, at most the
+    last 128 seqs), RTX unwrapping, drops of undecryptable / replayed / malformed / unknown-PT /
+    empty-payload packets. Dropped: header extensions (the SFU sends only MID, which aiortc used
+    for routing; payload types are unambiguous here) and the REMB estimator (it runs only on
+    abs-send-time, which the SFU does not send) and aiortc's transport byte counters (getStats).
+    """
+
+    __slots__ = ("sub", "dtls", "routes", "protocols", "session", "srtp", "cdata", "buffer", "len_p",
+                 "unprotect", "streams", "nack", "loop", "errors")
+
+    def __init__(self, sub: Sub, pc: Any) -> None:
+        self.sub = sub
+        self.dtls: Any = None
+        # payload type -> (kind, receiver, apt or None for media / apt for RTX, clock rate)
+        self.routes: dict[int, tuple[str, Any, int | None, int]] = {}
+        for transceiver in pc.getTransceivers():
+            receiver = transceiver.receiver
+            self.dtls = receiver.transport
+            for codec in transceiver._codecs:
+                apt = codec.parameters.get("apt") if codec.mimeType.lower().endswith("/rtx") else None
+                self.routes[codec.payloadType] = (transceiver.kind, receiver, apt, codec.clockRate)
+        self.protocols = list(self.dtls.transport._connection._protocols)
+        self.session: Any = None
+        self.srtp: Any = None
+        self.cdata: Any = None
+        self.buffer: Any = None
+        self.len_p: Any = None
+        self.unprotect: Any = None
+        self.streams: dict[int, Any] = {}  # ssrc -> receiver statistics (aiortc StreamStatistics)
+        self.nack: dict[int, list[Any]] = {}  # video ssrc -> [max seq, missing set]
+        self.loop = asyncio.get_running_loop()
+        self.errors = 0
+        for protocol in self.protocols:
+            protocol.datagram_received = self._wrap(protocol.datagram_received)
+
+    def close(self) -> None:
+        for protocol in self.protocols:
+            with contextlib.suppress(AttributeError):
+                del protocol.datagram_received  # back to the class's method
+        self.protocols = []
+
+    def _bind(self) -> bool:
+        from pylibsrtp import ffi, lib
+
+        session = self.dtls._rx_srtp
+        if session is None:
+            return False
+        self.session = session  # keeps the srtp_t alive
+        self.srtp = session._srtp[0]
+        self.cdata = session._cdata
+        self.buffer = session._buffer
+        self.len_p = ffi.new("int *")
+        self.unprotect = lib.srtp_unprotect
+        return True
+
+    def _wrap(self, original: Callable[[bytes, Any], None]) -> Callable[[bytes, Any], None]:
+        def datagram_received(data: bytes, addr: Any) -> None:
+            first = data[0]
+            # SRTP RTP: first byte 128..191 and not SRTCP (aiortc's is_rtcp: second byte 192..208)
+            if 127 < first < 192 and len(data) >= 12 and not 191 < data[1] < 209 and (
+                    self.srtp is not None or self._bind()):
+                try:
+                    self.rtp(data)
+                except Exception:  # noqa: BLE001 - never let a bench bug close the socket
+                    self.errors += 1
+                    if self.errors <= 3:
+                        logging.getLogger("relay_peers").exception("fast RTP path")
+                return
+            original(data, addr)
+        return datagram_received
+
+    def rtp(self, data: bytes) -> None:
+        n = len(data)
+        if n > 1500:
+            return
+        len_p = self.len_p
+        len_p[0] = n
+        self.buffer[0:n] = data
+        if self.unprotect(self.srtp, self.cdata, len_p):  # auth failure, replay (duplicate), ...
+            return
+        data = self.buffer[0:len_p[0]]
+        n = len(data)
+        b0, b1, seq, ts, ssrc = _RTP_HEADER.unpack_from(data)
+        if b0 >> 6 != 2:
+            return
+        start = 12 + 4 * (b0 & 0x0F)
+        if b0 & 0x10:
+            if n < start + 4:
+                return
+            start += 4 + 4 * int.from_bytes(data[start + 2:start + 4], "big")
+        if start > n:
+            return
+        end = n
+        if b0 & 0x20:
+            pad = data[-1]
+            if not pad or pad > n - start:
+                return
+            end = n - pad
+        route = self.routes.get(b1 & 0x7F)
+        if route is None:
+            return
+        kind, receiver, apt, clock_rate = route
+        stats = self.streams.get(ssrc)
+        if stats is None:
+            stats = self.streams[ssrc] = self._stats(receiver, ssrc, clock_rate)
+        stats.add_seq(seq, ts)
+        if apt is not None:  # RTX: original seq in the first two payload bytes, original SSRC from the SDP
+            original_ssrc = _private_attr(receiver, "rtx_ssrc").get(ssrc)
+            if original_ssrc is None or end - start < 2 or apt not in self.routes:
+                return
+            seq = int.from_bytes(data[start:start + 2], "big")
+            start += 2
+            ssrc = original_ssrc
+        if kind == "video":
+            state = self.nack.get(ssrc)
+            if state is None:
+                self.nack[ssrc] = [seq, set()]
+            else:
+                self._nack(receiver, ssrc, state, seq)
+            if end > start:
+                self.sub.rx_video(ssrc, seq, ts, data, start, end)
+        elif end > start:
+            self.sub.rx_audio(ssrc, seq, end - start)
+
+    def _stats(self, receiver: Any, ssrc: int, clock_rate: int) -> Any:
+        stats = FastStreamStatistics(clock_rate)
+        # aiortc's RTCP loop turns these into receiver report blocks
+        _private_attr(receiver, "remote_streams")[ssrc] = stats
+        return stats
+
+    def _nack(self, receiver: Any, ssrc: int, state: list[Any], seq: int) -> None:
+        """aiortc's NackGenerator.add + truncate, and the NACK it triggers."""
+        highest, missing = state
+        delta = (seq - highest) & 0xFFFF
+        if 0 < delta < 0x8000:
+            state[0] = seq
+            if delta == 1 and not missing:
+                return
+            missed = delta > 1
+            if missed:
+                missing.update((highest + i) & 0xFFFF for i in range(1, delta))
+        else:
+            if not missing:
+                return
+            missing.discard(seq)
+            missed = False
+        low = (state[0] - 128) & 0xFFFF  # RTP_HISTORY_SIZE
+        for s in [s for s in missing if 0 < ((low - s) & 0xFFFF) < 0x8000]:
+            missing.discard(s)
+        if missed and missing:
+            self.loop.create_task(receiver._send_rtcp_nack(ssrc, sorted(missing)))
+
+
+def _private_attr(receiver: Any, name: str) -> Any:
+    return getattr(receiver, f"_RTCRtpReceiver__{name}")
+
+
+_RTP_HEADER = struct.Struct("!BBHII")
+
+
+def _stream_statistics_base() -> type:
+    from aiortc.rtcrtpreceiver import StreamStatistics
+
+    return StreamStatistics
+
+
+class FastStreamStatistics(_stream_statistics_base()):  # type: ignore[misc]
+    """aiortc's StreamStatistics.add on header fields instead of a parsed RtpPacket."""
+
+    def add_seq(self, seq: int, ts: int) -> None:
+        max_seq = self.max_seq
+        self.packets_received += 1
+        if self.base_seq is None:
+            self.base_seq = seq
+        if max_seq is None or 0 < ((seq - max_seq) & 0xFFFF) < 0x8000:
+            arrival = int(time.time() * self._clockrate)
+            if max_seq is not None and seq < max_seq:
+                self.cycles += 1 << 16
+            self.max_seq = seq
+            if ts != self._last_timestamp and self.packets_received > 1:
+                diff = abs((arrival - self._last_arrival) - (ts - self._last_timestamp))
+                self._jitter_q4 += diff - ((self._jitter_q4 + 8) >> 4)
+            self._last_arrival = arrival
+            self._last_timestamp = ts
+
+
 class Sub:
     __slots__ = ("index", "pc", "location", "t0", "first_video", "first_packet", "packets", "bytes",
                  "trackers", "recording", "frames", "last_ts", "mark", "end", "error", "taps",
-                 "answered", "connected")
+                 "answered", "connected", "fast")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -374,6 +587,7 @@ class Sub:
         self.taps: list[Any] = []
         self.answered: float | None = None  # seconds from WHEP POST to the 201 answer
         self.connected: float | None = None  # ... to connectionState "connected" (ICE + DTLS done)
+        self.fast: FastReceive | None = None
 
     def on_video(self, packet: Any, codec: Any) -> None:
         now = time.time()
@@ -397,6 +611,37 @@ class Sub:
                 self.first_packet = now - self.t0
             if vp8_starts_keyframe(payload):
                 self.first_video = now - self.t0
+
+    def rx_video(self, ssrc: int, seq: int, ts: int, data: bytes, start: int, end: int) -> None:
+        """``on_video`` for the fast receive path: header fields already parsed, payload is
+        ``data[start:end]``; the wallclock is read only when a timing is recorded."""
+        self.packets["video"] += 1
+        self.bytes += end - start
+        tracker = self.trackers["video"].get(ssrc)
+        if tracker is None:
+            self.trackers["video"][ssrc] = SeqTracker(seq)
+        else:
+            tracker.add(seq)
+        last = self.last_ts
+        if last is None or 0 < ((ts - last) & 0xFFFFFFFF) < 0x80000000:
+            self.last_ts = ts
+            if self.recording:
+                self.frames.append((ts, time.time(), vp8_starts_keyframe(data[start:end])))
+        if self.first_video is None:
+            now = time.time()
+            if self.first_packet is None:
+                self.first_packet = now - self.t0
+            if vp8_starts_keyframe(data[start:end]):
+                self.first_video = now - self.t0
+
+    def rx_audio(self, ssrc: int, seq: int, size: int) -> None:
+        self.packets["audio"] += 1
+        self.bytes += size
+        tracker = self.trackers["audio"].get(ssrc)
+        if tracker is None:
+            self.trackers["audio"][ssrc] = SeqTracker(seq)
+        else:
+            tracker.add(seq)
 
     def on_audio(self, packet: Any, codec: Any) -> None:
         self.packets["audio"] += 1
@@ -503,6 +748,8 @@ class SubscriberPool:
             if pc.connectionState == "connected" and sub.connected is None:
                 sub.connected = time.time() - sub.t0
         await pc.setRemoteDescription(RTCSessionDescription(sdp=resp.text, type="answer"))
+        if FAST_RX:  # after the answer (negotiated payload types, bundled transport), before DTLS connects
+            sub.fast = FastReceive(sub, pc)
 
     async def status(self) -> dict:
         live = [s for s in self.subs if s.error is None]
@@ -578,6 +825,8 @@ class SubscriberPool:
                     await self.client.delete(self.base_url + sub.location, headers=headers)
                 except Exception:  # noqa: BLE001
                     pass
+            if sub.fast is not None:
+                sub.fast.close()
             for tap in sub.taps:
                 try:  # noqa: SIM105
                     await tap.close()
@@ -596,7 +845,9 @@ class SubscriberPool:
                 await one(sub)
 
         await asyncio.gather(*(limited(s) for s in subs))
-        return {"stopped": len(subs)}
+        await asyncio.sleep(0.2)  # let cancelled tasks of the closed peers finish
+        # what is left running here besides the pipe server and the lag monitor would load later rounds
+        return {"stopped": len(subs), "tasks_left": len(asyncio.all_tasks()) - 1 - (self.lag_task is not None)}
 
 
 def _ignore_sr(ntp: int, rtp: int) -> None:

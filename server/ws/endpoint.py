@@ -12,6 +12,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from classroom.access import can_view
 from classroom.errors import DomainError
 from classroom.lessons import LessonState
+from classroom.roles import Role
 from media import MediaError
 from server.auth import authenticate
 from server.errors import ApiError, ConflictError, Forbidden, Unauthorized, to_api_error, websocket_close
@@ -51,6 +52,8 @@ async def _admit(websocket: WebSocket) -> Participant | None:
         lesson = await state.lessons.get(lesson_id)
         if lesson.state is LessonState.ENDED:
             raise ConflictError(f"lesson {lesson_id} has ended")
+        if claims.role is Role.TEACHER and claims.subject != lesson.teacher:
+            raise Forbidden("only the lesson's own teacher joins it as a teacher")
     except (ApiError, DomainError) as exc:
         await _deny(websocket, exc)
         return None

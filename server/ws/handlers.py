@@ -15,6 +15,7 @@ from classroom import stage as stage_rules
 from classroom.errors import Conflict, PermissionDenied
 from classroom.roles import Role
 from classroom.training.commands import Actor, parse_command
+from classroom.training.scenario import parse_scenario
 from server.lessons_service import Lessons
 from server.training.scenarios import load_builtin
 
@@ -127,8 +128,9 @@ async def ping(ctx: Context, msg: m.Ping) -> Reply:
 
 
 async def training_load(ctx: Context, msg: m.TrainingLoad) -> Reply:
-    await ctx.room.load_training(load_builtin(msg.scenario))
-    return None
+    scenario = load_builtin(msg.scenario) if isinstance(msg.scenario, str) else parse_scenario(msg.scenario)
+    await ctx.room.load_training(scenario)
+    return {"type": "ack", "scenario": scenario.id}
 
 
 async def training_command(ctx: Context, msg: m.TrainingCommand) -> Reply:

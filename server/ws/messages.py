@@ -85,7 +85,8 @@ class Ping(_Message):
 
 class TrainingLoad(_Message):
     type: Literal["training.load"]
-    scenario: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    scenario: Annotated[str, StringConstraints(min_length=1, max_length=64)] | dict[str, Any]
+    """a shipped scenario's name, or a whole scenario document (docs/scenarios.md)"""
 
 
 class TrainingCommand(_Message):
