@@ -221,6 +221,18 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketCallback, on_sender_
 
 
 @dataclass(frozen=True, slots=True)
+class _Route:
+    """Everything one send needs, resolved once per ICE pair."""
+
+    dtls: RTCDtlsTransport
+    protect: Callable[[bytes], bytes]
+    nominated: dict[int, Any]
+    pair: Any
+    sendto: Callable[[bytes, Any], None]
+    addr: Any
+
+
+@dataclass(frozen=True, slots=True)
 class OutboundParameters:
     mime_type: str
     clock_rate: int
@@ -244,7 +256,7 @@ class OutboundPort:
         self._on_parameters = on_parameters
         self._original_rtcp = sender._handle_rtcp_packet
         self._original_send = sender.send
-        self._route: tuple[RTCDtlsTransport, Callable[[bytes], bytes], dict[int, Any]] | None = None
+        self._route: _Route | None = None
         sender.send = self._send_parameters  # type: ignore[method-assign]
         sender._run_rtp = self._idle_rtp  # type: ignore[method-assign]
         sender._run_rtcp = self._run_rtcp  # type: ignore[method-assign]
@@ -256,17 +268,24 @@ class OutboundPort:
 
     def send(self, data: bytes) -> bool:
         """Protect and send one RTP packet now; False when the transport cannot send."""
+        route = self._route
+        if route is None or route.dtls._state is not State.CONNECTED or route.nominated.get(1) is not route.pair:
+            route = self._route = self._resolve()
+            if route is None:
+                return False
+        route.sendto(route.protect(data), route.addr)
+        return True
+
+    def _resolve(self) -> _Route | None:
+        """Look the send path up again (first packet, ICE pair change, transport change)."""
         dtls = self._sender.transport
         if dtls._state is not State.CONNECTED:
-            return False
-        if self._route is None or self._route[0] is not dtls:
-            self._route = (dtls, dtls._tx_srtp.protect, dtls.transport._connection._nominated)
-        _, protect, nominated = self._route
+            return None
+        nominated = dtls.transport._connection._nominated
         pair = nominated.get(1)
         if pair is None:
-            return False
-        pair.protocol.transport.sendto(protect(data), pair.remote_addr)
-        return True
+            return None
+        return _Route(dtls, dtls._tx_srtp.protect, nominated, pair, pair.protocol.transport.sendto, pair.remote_addr)
 
     async def _send_parameters(self, parameters: RTCRtpSendParameters) -> None:
         await self._original_send(parameters)

@@ -130,9 +130,10 @@ class Consumer:
         for seq in sequence_numbers:
             slot = seq % HISTORY
             packet = self._sent_packet[slot]
-            if packet is not None and self._sent_seq[slot] == seq:
-                if self._port.send(writer.packet(packet.marker, seq, self._sent_ts[slot], packet.payload)):
-                    self.retransmitted += 1
+            if packet is None or self._sent_seq[slot] != seq:
+                continue  # too old, or never sent: the subscriber will ask for a keyframe
+            if self._port.send(writer.packet(packet.marker, seq, self._sent_ts[slot], packet.payload)):
+                self.retransmitted += 1
 
     def keyframe_requested(self) -> None:
         self.keyframe_requests += 1

@@ -177,7 +177,7 @@ def _station_action(draft: Draft, command: StationAction) -> None:
     lock = blocking_interlock(draft, spec.id, command.action)
     if lock is not None:
         raise Conflict(f"interlock {lock.id}: {lock.reason}")
-    if command.action in (Action.RESET, Action.START, Action.CLEAR) and active_alarms(draft, spec):
+    if command.action in (Action.RESET, Action.START, Action.UNHOLD, Action.CLEAR) and active_alarms(draft, spec):
         raise Conflict(f"{spec.id} has active alarms: acknowledge them first")
     draft.set_status(spec.id, target)
     if target is not Status.STARTING:
