@@ -1,0 +1,172 @@
+"""The training line over the lesson channel: teacher and classrooms operate one twin, live."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from starlette.applications import Starlette
+
+from classroom.training.patches import apply_patch
+from tests.conftest import Tokens
+from tests.ws.client import LessonClient
+from tests.ws.helpers import bearer
+
+SCENARIO = "mould_machining_line"
+
+
+class LineView:
+    """What a client holds: the document and its revision, fed by snapshots and patches in order."""
+
+    def __init__(self, client: LessonClient) -> None:
+        self.client = client
+        self.document: dict[str, Any] | None = None
+        self.revision = -1
+        self.gaps = 0
+
+    def _absorb(self) -> None:
+        kept = []
+        for message in self.client.seen:
+            if message["type"] == "training.snapshot":
+                self.document, self.revision = message["state"], message["revision"]
+            elif message["type"] == "training.patch" and self.document is not None:
+                if message["from"] > self.revision + 1:
+                    self.gaps += 1
+                elif message["to"] > self.revision:
+                    self.document = apply_patch(self.document, message["ops"])
+                    self.revision = message["to"]
+            else:
+                kept.append(message)
+        self.client.seen[:] = kept
+
+    async def until(self, predicate: Any, timeout: float = 10.0) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            while True:
+                self._absorb()
+                if self.document is not None and predicate(self.document):
+                    return self.document
+                self.client.seen.append(json.loads(await self.client.ws.recv()))
+
+    def station(self, station: str) -> dict[str, Any]:
+        assert self.document is not None
+        return dict(self.document["stations"][station])
+
+
+async def command(client: LessonClient, **body: Any) -> dict[str, Any]:
+    return await client.request({"type": "training.command", "command": body})
+
+
+async def test_teacher_and_two_classrooms_operate_one_line_and_see_the_same_state(
+    base: str, lesson_id: str, tokens: Tokens
+) -> None:
+    async with (
+        LessonClient.connect(base, lesson_id, bearer(tokens.teacher())) as teacher,
+        LessonClient.connect(base, lesson_id, bearer(tokens.classroom("nujiang-1"))) as nujiang,
+        LessonClient.connect(base, lesson_id, bearer(tokens.classroom("kunming-2"))) as kunming,
+    ):
+        views = {name: LineView(c) for name, c in (("teacher", teacher), ("nujiang", nujiang), ("kunming", kunming))}
+        loaded = await teacher.request({"type": "training.load", "scenario": SCENARIO})
+        assert loaded["type"] == "ack" and loaded["scenario"] == "mould_machining_line", loaded
+        for station, classroom in (("lathe", "nujiang-1"), ("robot", "kunming-2"), ("press", "kunming-2")):
+            reply = await command(teacher, kind="assign_station", station=station, classroom=classroom)
+            assert reply["type"] == "training.accepted", reply
+
+        reply = await command(nujiang, kind="set_parameter", station="lathe", name="spindle_speed", value=2000)
+        assert reply["type"] == "training.accepted", reply
+        await views["kunming"].until(lambda d: d["stations"]["lathe"]["parameters"]["spindle_speed"] == 2000)
+
+        refused = await command(nujiang, kind="set_parameter", station="press", name="clamp_force", value=900)
+        assert refused["type"] == "error" and refused["code"] == "forbidden", refused
+        out_of_range = await command(nujiang, kind="set_parameter", station="lathe", name="spindle_speed", value=9e9)
+        assert out_of_range["type"] == "error" and out_of_range["code"] == "bad_request", out_of_range
+
+        assert (await command(kunming, kind="station", station="robot", action="reset"))["type"] == "training.accepted"
+        await views["kunming"].until(lambda d: d["stations"]["robot"]["status"] == "idle")
+        reply = await command(kunming, kind="set_parameter", station="press", name="guard_open", value=True)
+        assert reply["type"] == "training.accepted", reply
+        blocked = await command(kunming, kind="station", station="robot", action="start")
+        assert blocked["type"] == "error" and blocked["code"] == "conflict" and "interlock" in blocked["message"]
+
+        revision = (await command(teacher, kind="set_fault_rate", rate_per_hour=0))["revision"]
+        for view in views.values():
+            await view.until(lambda d, v=view: v.revision >= revision)
+        assert views["teacher"].document == views["nujiang"].document == views["kunming"].document
+        assert all(view.gaps == 0 for view in views.values())
+        assert not any(m["type"] == "error" for m in teacher.seen + kunming.seen)
+
+
+async def test_a_classroom_that_reconnects_catches_up_from_its_last_revision(
+    base: str, lesson_id: str, tokens: Tokens
+) -> None:
+    async with LessonClient.connect(base, lesson_id, bearer(tokens.teacher())) as teacher:
+        teacher_view = LineView(teacher)
+        await teacher.request({"type": "training.load", "scenario": SCENARIO})
+        async with LessonClient.connect(base, lesson_id, bearer(tokens.classroom("kunming-2"))) as kunming:
+            view = LineView(kunming)
+            await view.until(lambda d: True)
+            left_at = view.revision
+        for value in (1000, 1100, 1200):
+            reply = await command(teacher, kind="set_parameter", station="press", name="clamp_force", value=value)
+            assert reply["type"] == "training.accepted"
+        final = reply["revision"]
+        await teacher_view.until(lambda d: teacher_view.revision >= final)
+
+        async with LessonClient.connect(base, lesson_id, bearer(tokens.classroom("kunming-2"))) as kunming:
+            await kunming.expect("training.snapshot")  # a fresh join always gets a snapshot...
+            back = LineView(kunming)
+            back.document, back.revision = view.document, left_at  # ...but a client that kept its state resyncs
+            await kunming.send({"type": "training.resync", "revision": left_at})
+            await back.until(lambda d: back.revision >= final)
+            assert back.document == teacher_view.document
+            assert back.station("press")["parameters"]["clamp_force"] == 1200
+
+
+async def test_students_watch_the_line_but_cannot_operate_it(base: str, lesson_id: str, tokens: Tokens) -> None:
+    async with (
+        LessonClient.connect(base, lesson_id, bearer(tokens.teacher())) as teacher,
+        LessonClient.connect(base, lesson_id, bearer(tokens.student("li"))) as student,
+    ):
+        await teacher.request({"type": "training.load", "scenario": SCENARIO})
+        await LineView(student).until(lambda d: "press" in d["stations"])
+        reply = await command(student, kind="station", station="press", action="reset")
+        assert reply["type"] == "error" and reply["code"] == "forbidden"
+
+
+async def test_bad_training_messages_get_errors_and_change_nothing(base: str, lesson_id: str, tokens: Tokens) -> None:
+    async with LessonClient.connect(base, lesson_id, bearer(tokens.teacher())) as teacher:
+        early = await command(teacher, kind="station", station="press", action="reset")
+        assert early["type"] == "error" and early["code"] == "conflict"  # no line loaded yet
+        unknown = await teacher.request({"type": "training.load", "scenario": "no_such_line"})
+        assert unknown["type"] == "error" and unknown["code"] == "not_found"
+        broken = {"id": "x", "stations": [{"id": "press", "cycle_s": 5,
+                                           "parameters": {"force": {"min": 10, "max": 1}}}]}
+        invalid = await teacher.request({"type": "training.load", "scenario": broken})
+        assert invalid["type"] == "error" and "stations[0].parameters.force.max" in invalid["message"]
+
+        await teacher.request({"type": "training.load", "scenario": SCENARIO})
+        view = LineView(teacher)
+        await view.until(lambda d: True)
+        revision = view.revision
+        for body in ({"kind": "explode"}, {"kind": "station", "station": "press", "action": "fly"},
+                     {"kind": "set_parameter", "station": "press", "name": "clamp_force", "value": "high"},
+                     {"kind": "station", "station": "nowhere", "action": "reset"}):
+            reply = await command(teacher, **body)
+            assert reply["type"] == "error" and reply["code"] == "bad_request", (body, reply)
+        not_object = await teacher.request({"type": "training.command", "command": "reset everything"})
+        assert not_object["type"] == "error" and not_object["code"] == "invalid"
+        probe = await command(teacher, kind="set_fault_rate", rate_per_hour=1.5)  # the scenario's own rate
+        assert probe["type"] == "training.accepted" and probe["revision"] == revision
+
+
+async def test_a_new_line_replaces_the_old_one_for_everybody(
+    base: str, lesson_id: str, tokens: Tokens, app: Starlette
+) -> None:
+    async with LessonClient.connect(base, lesson_id, bearer(tokens.teacher())) as teacher:
+        await teacher.request({"type": "training.load", "scenario": SCENARIO})
+        first = app.state.rooms.rooms[lesson_id].training
+        await teacher.request({"type": "training.load", "scenario": SCENARIO})
+        second = app.state.rooms.rooms[lesson_id].training
+        assert first is not second and first._task is not None and first._task.done()
+        await teacher.expect("training.snapshot")
+        assert (await teacher.expect("training.snapshot"))["revision"] == 0
