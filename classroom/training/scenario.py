@@ -278,6 +278,15 @@ def _interlock(data: Any, where: str, stations: Mapping[str, StationSpec]) -> In
                      frozenset(Action(a) for a in blocks), _get(data, "reason", where, str))
 
 
+def _unique_links(links: tuple[Link, ...]) -> None:
+    """Each link owns the buffer ``/buffers/{id}``: two links with one id would share it."""
+    seen: set[str] = set()
+    for index, link in enumerate(links):
+        if link.id in seen:
+            raise ScenarioError(f"links[{index}].id", f"duplicate link {link.id!r}")
+        seen.add(link.id)
+
+
 def parse_scenario(data: Any) -> Scenario:
     """Validate a decoded scenario document; raises ScenarioError naming the bad field."""
     if not isinstance(data, dict):
@@ -293,6 +302,7 @@ def parse_scenario(data: Any) -> Scenario:
             raise ScenarioError(f"stations[{index}].id", f"duplicate station {station.id!r}")
         stations[station.id] = station
     links = tuple(_link(raw, f"links[{i}]", stations) for i, raw in enumerate(_get(data, "links", "", list, [])))
+    _unique_links(links)
     interlocks = tuple(_interlock(raw, f"interlocks[{i}]", stations)
                        for i, raw in enumerate(_get(data, "interlocks", "", list, [])))
     return Scenario(

@@ -114,7 +114,7 @@ async def test_a_late_joiner_gets_a_snapshot_then_patches_and_ends_equal_to_the_
         command(owner, teacher, TEACHER, {"kind": "station", "station": station, "action": "start"})
     late = Inbox()
     owner.join(late)
-    await wait_for(lambda: owner.state.values["/stations/robot/counters/produced"] >= 2)
+    await wait_for(lambda: int(owner.state.values["/stations/robot/counters/produced"] or 0) >= 2)
     await settled(owner, teacher, late)
     assert late.of("training.snapshot") and late.gaps == 0 and teacher.gaps == 0
     assert late.document == owner.state.document() == teacher.document
