@@ -31,7 +31,7 @@ WAIT_ICE = """pc => new Promise(resolve => {
 })"""
 
 PUBLISH = """async ({url, token}) => {
-  const waitIce = %s;
+  const waitIce = __WAIT_ICE__;
   const pc = new RTCPeerConnection();
   const media = await navigator.mediaDevices.getUserMedia({audio: true, video: {width: 640, height: 360}});
   for (const track of media.getTracks()) pc.addTransceiver(track, {direction: "sendonly"});
@@ -43,10 +43,10 @@ PUBLISH = """async ({url, token}) => {
   await pc.setRemoteDescription({type: "answer", sdp: await res.text()});
   window.pc = pc;
   return res.headers.get("Location");
-}""" % WAIT_ICE
+}""".replace("__WAIT_ICE__", WAIT_ICE)
 
 WATCH = """async ({url, token}) => {
-  const waitIce = %s;
+  const waitIce = __WAIT_ICE__;
   const pc = new RTCPeerConnection();
   pc.addTransceiver("video", {direction: "recvonly"});
   pc.addTransceiver("audio", {direction: "recvonly"});
@@ -63,7 +63,7 @@ WATCH = """async ({url, token}) => {
   document.body.appendChild(video);
   window.pc = pc;
   return res.headers.get("Location");
-}""" % WAIT_ICE
+}""".replace("__WAIT_ICE__", WAIT_ICE)
 
 INBOUND = """async () => {
   const out = {};
