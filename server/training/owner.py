@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -39,6 +40,7 @@ INBOX = 1024
 
 class Recipient(Protocol):
     def send(self, message: dict[str, Any]) -> None: ...
+    def send_text(self, text: str) -> None: ...
 
 
 class LineOwner:
@@ -163,8 +165,9 @@ class LineOwner:
         message = {"type": "training.patch", "time": self.state.time, **batch}
         self._history.append(message)
         self._record("patch", {key: message[key] for key in ("from", "to", "time", "ops")}, batch["to"])
+        text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)  # once for every recipient
         for recipient in list(self._recipients):
-            recipient.send(message)
+            recipient.send_text(text)
 
     def _resync(self, recipient: Recipient, revision: int) -> None:
         self._flush()

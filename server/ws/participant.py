@@ -40,7 +40,7 @@ class Participant:
         self.slots: list[Consumer] = []
         self.video_enabled = True
         self.closed = False
-        self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(OUTBOX)
+        self._outbox: asyncio.Queue[dict[str, Any] | str] = asyncio.Queue(OUTBOX)
         self._dropped = False
         self._reconcile = asyncio.Event()
         self._negotiating = False
@@ -54,15 +54,22 @@ class Participant:
 
     def send(self, message: dict[str, Any]) -> None:
         """Queue a message; a client too slow to drain its queue is disconnected."""
+        self._queue_item(message)
+
+    def _queue_item(self, item: dict[str, Any] | str) -> None:
         if self.closed or self._dropped:
             return
         try:
-            self._outbox.put_nowait(message)
+            self._outbox.put_nowait(item)
         except asyncio.QueueFull:
             log.warning("slow client dropped lesson=%s subject=%s", self.router.id, self.subject)
             self._dropped = True
             self._tasks[0].cancel()  # the writer may be stuck in a send to this client: stop writing
             self._tasks.append(asyncio.ensure_future(self._hang_up()))
+
+    def send_text(self, text: str) -> None:
+        """Queue a message already encoded as JSON (one encoding for many recipients)."""
+        self._queue_item(text)
 
     async def _hang_up(self) -> None:
         with contextlib.suppress(Exception):
@@ -73,7 +80,10 @@ class Participant:
             message = await self._outbox.get()
             if message is _END:
                 return
-            await self.websocket.send_json(message)
+            if isinstance(message, str):
+                await self.websocket.send_text(message)
+            else:
+                await self.websocket.send_json(message)
 
     # --- publishing ----------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ class Inbox:
             elif message["to"] > self.revision:
                 self.document = apply_patch(self.document, message["ops"])
                 self.revision = message["to"]
+
+    def send_text(self, text: str) -> None:
+        self.send(json.loads(text))
 
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [m for m in self.messages if m["type"] == kind]
