@@ -221,7 +221,9 @@ async def drive(args: argparse.Namespace, line: dict[str, Any], teacher: Client,
 
     for client in clients:
         client.counting = True
+    me = psutil.Process()
     cpu_before, wall_before = sum(proc.cpu_times()[:2]), time.monotonic()
+    own_before = sum(me.cpu_times()[:2])
     pending: set[asyncio.Task[None]] = set()
     interval = 1.0 / args.rate
     next_at = time.monotonic()
@@ -234,6 +236,7 @@ async def drive(args: argparse.Namespace, line: dict[str, Any], teacher: Client,
     await asyncio.gather(*pending, return_exceptions=True)
     duration = time.monotonic() - wall_before
     cpu = (sum(proc.cpu_times()[:2]) - cpu_before) / duration
+    print(f"load generator CPU {(sum(me.cpu_times()[:2]) - own_before) / duration:.2f} cores")
     for client in clients:
         client.counting = False
     if refused:
