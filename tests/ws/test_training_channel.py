@@ -170,3 +170,40 @@ async def test_a_new_line_replaces_the_old_one_for_everybody(
         assert first is not second and first._task is not None and first._task.done()
         await teacher.expect("training.snapshot")
         assert (await teacher.expect("training.snapshot"))["revision"] == 0
+
+
+async def test_a_flooding_classroom_gets_rate_limited_while_the_teacher_is_still_served(
+    base: str, lesson_id: str, tokens: Tokens
+) -> None:
+    async with (
+        LessonClient.connect(base, lesson_id, bearer(tokens.teacher())) as teacher,
+        LessonClient.connect(base, lesson_id, bearer(tokens.classroom("kunming-2"))) as kunming,
+    ):
+        await teacher.request({"type": "training.load", "scenario": SCENARIO})
+        assert (await command(teacher, kind="assign_station", station="press", classroom="kunming-2"))[
+            "type"] == "training.accepted"
+        flood = [json.dumps({"type": "training.command", "id": f"f{i}", "command": {
+            "kind": "set_parameter", "station": "press", "name": "clamp_force", "value": 700 + i}})
+            for i in range(60)]
+        for raw in flood:
+            await kunming.send_raw(raw)
+        reply = await command(teacher, kind="set_parameter", station="lathe", name="spindle_speed", value=2100)
+        assert reply["type"] == "training.accepted", reply
+        answers = {}
+        async with asyncio.timeout(10):
+            while len(answers) < len(flood):
+                message = json.loads(await kunming.ws.recv())
+                if str(message.get("id", "")).startswith("f"):
+                    answers[message["id"]] = message
+        codes = [m.get("code", m["type"]) for m in answers.values()]
+        assert codes.count("rate_limited") >= 20 and codes.count("training.accepted") >= 10
+
+
+async def test_an_oversized_training_message_is_refused_and_changes_nothing(
+    base: str, lesson_id: str, tokens: Tokens, app: Starlette
+) -> None:
+    async with LessonClient.connect(base, lesson_id, bearer(tokens.teacher())) as teacher:
+        huge = {"id": "huge", "title": "x" * 70_000, "stations": [{"id": "press", "cycle_s": 5}]}
+        await teacher.send_raw(json.dumps({"type": "training.load", "scenario": huge}))
+        await teacher.expect("error", code="too_large")
+        assert app.state.rooms.rooms[lesson_id].training is None
