@@ -193,6 +193,8 @@ def _parameter(name: str, data: Any, where: str) -> ParameterSpec:
         if len(optimal) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in optimal):
             raise ScenarioError(f"{where}.optimal", "must be [low, high]")
         optimal = (float(optimal[0]), float(optimal[1]))
+        if not low <= optimal[0] <= optimal[1] <= high:
+            raise ScenarioError(f"{where}.optimal", f"must be an ordered band within {low:g}..{high:g}")
     return ParameterSpec(name, "number", default, _get(data, "unit", where, str, ""), low, high, optimal)
 
 
@@ -236,6 +238,8 @@ def _link(data: Any, where: str, stations: Mapping[str, StationSpec]) -> Link:
     for key, station in (("from", source), ("to", target)):
         if station not in stations:
             raise ScenarioError(f"{where}.{key}", f"no station {station!r}")
+    if source == target:
+        raise ScenarioError(f"{where}.to", "a link cannot lead a station into itself")
     capacity = _get(data, "capacity", where, int, 5)
     if not 1 <= capacity <= 10_000:
         raise ScenarioError(f"{where}.capacity", "must be within 1..10000")
@@ -257,6 +261,11 @@ def _condition(data: Any, where: str, stations: Mapping[str, StationSpec]) -> Co
         raise ScenarioError(f"{where}.parameter", f"station {station!r} has no parameter {parameter!r}")
     if status is not None and status not in {s.value for s in Status}:
         raise ScenarioError(f"{where}.status", f"{status!r} is not a PackML state")
+    equals = data.get("equals")
+    if equals is not None and not isinstance(equals, (bool, int, float, str)):
+        raise ScenarioError(f"{where}.equals", "must be a number, a string or true/false")
+    if parameter is not None and all(data.get(k) is None for k in ("equals", "above", "below")):
+        raise ScenarioError(where, "a parameter condition needs equals, above or below")
     return Condition(station, parameter, Status(status) if status else None, data.get("equals"),
                      _get(data, "above", where, (int, float), None), _get(data, "below", where, (int, float), None))
 

@@ -191,3 +191,36 @@ def test_a_document_that_is_not_an_object_is_refused() -> None:
 def test_the_unedited_base_document_parses() -> None:
     """The bad-document table edits a valid document: each error is caused by its edit alone."""
     assert parse_scenario(copy.deepcopy(SMALL_LINE)).id == "small-line"
+
+
+def _small(**changes: object) -> dict[str, object]:
+    document: dict[str, object] = {
+        "id": "tiny", "stations": [
+            {"id": "press", "cycle_s": 5, "parameters": {
+                "force": {"min": 10, "max": 100, "default": 50, "optimal": [40, 60]},
+                "guard_open": {"type": "bool"}}},
+            {"id": "robot", "cycle_s": 5}],
+        "links": [{"from": "press", "to": "robot"}],
+        "interlocks": [{"id": "guard", "station": "robot", "reason": "guard open",
+                        "when": {"station": "press", "parameter": "guard_open", "equals": True}}]}
+    document.update(changes)
+    return document
+
+
+@pytest.mark.parametrize(("change", "where"), [
+    ({"stations": [{"id": "press", "cycle_s": 5, "parameters": {
+        "force": {"min": 10, "max": 100, "optimal": [60, 40]}}}]}, "stations[0].parameters.force.optimal"),
+    ({"stations": [{"id": "press", "cycle_s": 5, "parameters": {
+        "force": {"min": 10, "max": 100, "optimal": [5, 40]}}}]}, "stations[0].parameters.force.optimal"),
+    ({"links": [{"from": "press", "to": "press"}]}, "links[0].to"),
+    ({"interlocks": [{"id": "g", "station": "robot", "reason": "r",
+                      "when": {"station": "press", "parameter": "guard_open", "equals": [True]}}]},
+     "interlocks[0].when.equals"),
+    ({"interlocks": [{"id": "g", "station": "robot", "reason": "r",
+                      "when": {"station": "press", "parameter": "guard_open"}}]}, "interlocks[0].when"),
+])
+def test_semantically_broken_scenarios_are_refused_naming_the_field(change: dict[str, object], where: str) -> None:
+    parse_scenario(_small())  # the base document is valid
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(_small(**change))
+    assert str(error.value).startswith(where + ":")
