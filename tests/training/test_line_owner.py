@@ -12,35 +12,26 @@ import pytest
 
 from classroom.roles import Role
 from classroom.training.commands import Actor, parse_command
-from classroom.training.patches import apply_patch
 from server.training.event_log import SqliteEventLog
 from server.training.owner import LineOwner
 from tests.media.peers import wait_for
+from tests.training.client_document import ClientDocument
 from tests.training.line_fixtures import small_line
 
 TEACHER = Actor("alice", Role.TEACHER)
 CLASSROOM = Actor("nujiang-1", Role.CLASSROOM)
 
 
-class Inbox:
+class Inbox(ClientDocument):
     """A recipient that keeps what it is sent and a document it patches like a client."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.messages: list[dict[str, Any]] = []
-        self.document: dict[str, Any] | None = None
-        self.revision = -1
-        self.gaps = 0
 
     def send(self, message: dict[str, Any]) -> None:
         self.messages.append(message)
-        if message["type"] == "training.snapshot":
-            self.document, self.revision = message["state"], message["revision"]
-        elif message["type"] == "training.patch" and self.document is not None:
-            if message["from"] > self.revision + 1:
-                self.gaps += 1
-            elif message["to"] > self.revision:
-                self.document = apply_patch(self.document, message["ops"])
-                self.revision = message["to"]
+        self.absorb(message)
 
     def send_text(self, text: str) -> None:
         self.send(json.loads(text))

@@ -8,37 +8,23 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from classroom.training.patches import apply_patch
 from tests.conftest import Tokens
+from tests.training.client_document import ClientDocument
 from tests.ws.client import LessonClient
 from tests.ws.helpers import bearer
 
 SCENARIO = "mould_machining_line"
 
 
-class LineView:
-    """What a client holds: the document and its revision, fed by snapshots and patches in order."""
+class LineView(ClientDocument):
+    """A client's document of the line, fed from the messages its LessonClient has read."""
 
     def __init__(self, client: LessonClient) -> None:
+        super().__init__()
         self.client = client
-        self.document: dict[str, Any] | None = None
-        self.revision = -1
-        self.gaps = 0
 
     def _absorb(self) -> None:
-        kept = []
-        for message in self.client.seen:
-            if message["type"] == "training.snapshot":
-                self.document, self.revision = message["state"], message["revision"]
-            elif message["type"] == "training.patch" and self.document is not None:
-                if message["from"] > self.revision + 1:
-                    self.gaps += 1
-                elif message["to"] > self.revision:
-                    self.document = apply_patch(self.document, message["ops"])
-                    self.revision = message["to"]
-            else:
-                kept.append(message)
-        self.client.seen[:] = kept
+        self.client.seen[:] = [m for m in self.client.seen if not self.absorb(m)]
 
     async def until(self, predicate: Any, timeout: float = 10.0) -> dict[str, Any]:
         async with asyncio.timeout(timeout):
