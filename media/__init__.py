@@ -1,7 +1,8 @@
 """The media plane: a forwarding SFU built on aiortc (see media/LIFECYCLE.md).
 
 Public API: ``MediaEngine`` -> ``Router`` -> ``Transport`` -> ``Producer`` / ``Consumer``,
-with ``Feed`` naming stable sources inside a router.
+with ``Feed`` naming stable sources inside a router
+and ``FeedTap`` following a feed locally (the recorder tap).
 """
 
 from .consumer import Consumer
@@ -10,17 +11,20 @@ from .errors import CodecMismatch, MediaClosedError, MediaError, SdpError
 from .feed import Feed
 from .producer import Producer
 from .router import Router
+from .tap import FeedTap, PacketSink
 from .transport import FeedNamer, Transport
 
 __all__ = [
     "CodecMismatch",
     "Consumer",
     "Feed",
+    "FeedTap",
     "FeedNamer",
     "MediaClosedError",
     "MediaConfig",
     "MediaEngine",
     "MediaError",
+    "PacketSink",
     "Producer",
     "Router",
     "SdpError",

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
-from .consumer import Consumer
 from .producer import Producer
 from .rtp import ForwardedPacket
 from .throttle import KeyframeThrottle
@@ -20,13 +20,28 @@ __all__ = ["Feed"]
 logger = logging.getLogger(__name__)
 
 
+class Follower(Protocol):
+    """What a feed needs from whoever follows it: a ``Consumer`` or a ``FeedTap``."""
+
+    feed: str | None
+
+    @property
+    def ready(self) -> bool: ...
+
+    def bind(self, feed: str | None, request_keyframe: Callable[[], None]) -> None: ...
+
+    def on_close(self, callback: Callable[[Follower], None]) -> None: ...
+
+    def forward(self, producer: Producer, packet: ForwardedPacket) -> None: ...
+
+
 class Feed:
     def __init__(self, key: str, kind: str, on_change: Callable[[], None], keyframe_interval: float = 0.5) -> None:
         self.key = key
         self.kind = kind
         self.producer: Producer | None = None
-        self._consumers: set[Consumer] = set()
-        self._targets: tuple[Consumer, ...] = ()
+        self._consumers: set[Follower] = set()
+        self._targets: tuple[Follower, ...] = ()
         self._on_change = on_change
         self._throttle = KeyframeThrottle(self._send_keyframe_request, keyframe_interval)
 
@@ -35,7 +50,7 @@ class Feed:
         return self.producer is not None
 
     @property
-    def consumers(self) -> frozenset[Consumer]:
+    def consumers(self) -> frozenset[Follower]:
         return frozenset(self._consumers)
 
     @property
@@ -53,7 +68,7 @@ class Feed:
         self._on_change()
         return previous
 
-    def add(self, consumer: Consumer) -> None:
+    def add(self, consumer: Follower) -> None:
         self._consumers.add(consumer)
         self._targets = tuple(self._consumers)
         consumer.bind(self.key, self.request_keyframe)
@@ -61,7 +76,7 @@ class Feed:
         if consumer.ready:  # otherwise it asks itself once negotiated: a keyframe now would be wasted
             self.request_keyframe()
 
-    def remove(self, consumer: Consumer) -> None:
+    def remove(self, consumer: Follower) -> None:
         if consumer in self._consumers:
             self._consumers.discard(consumer)
             self._targets = tuple(self._consumers)

@@ -22,9 +22,13 @@ from starlette.routing import BaseRoute
 from media import MediaEngine
 from server.errors import exception_handlers
 from server.lesson_store import LessonStore
+from server.lesson_timeline import SqliteLessonTimeline
 from server.lessons_service import Lessons
 from server.live_media import LiveMedia
+from server.recording_store import RecordingStore, SqliteRecordingStore
+from server.replay_service import Replay
 from server.routes import lessons as lessons_routes
+from server.routes import recordings as recordings_routes
 from server.routes import whip as whip_routes
 from server.secret import load_or_create_secret
 from server.settings import Settings
@@ -40,8 +44,12 @@ log = logging.getLogger(__name__)
 
 DB_FILE = "classroom.db"
 TRAINING_LOG_FILE = "training.db"
+RECORDINGS_DB_FILE = "recordings.db"
+RECORDINGS_DIR = "recordings"
+"""Media files of recordings, under the data dir; a Track's ``file`` is relative to it."""
 
-ROUTE_LISTS: tuple[Sequence[BaseRoute], ...] = (lessons_routes.routes, whip_routes.routes, ws_routes.routes)
+ROUTE_LISTS: tuple[Sequence[BaseRoute], ...] = (
+    lessons_routes.routes, whip_routes.routes, ws_routes.routes, recordings_routes.routes)
 """Every route list served by the app, in matching order."""
 
 
@@ -56,6 +64,9 @@ class Components:
     live_media: LiveMedia
     rooms: Rooms
     training_log: SqliteEventLog
+    recordings: RecordingStore
+    lesson_timeline: SqliteLessonTimeline
+    replay: Replay
 
 
 def _components(settings: Settings) -> Components:
@@ -66,6 +77,8 @@ def _components(settings: Settings) -> Components:
     training_log = SqliteEventLog(settings.data_dir / TRAINING_LOG_FILE)
     rooms = Rooms(engine, settings.max_on_stage, training_log)
     lessons.on_ended.append(rooms.lesson_ended)  # rooms close before the lesson's router
+    recordings = SqliteRecordingStore(settings.data_dir / RECORDINGS_DB_FILE)
+    lesson_timeline = SqliteLessonTimeline(settings.data_dir / TRAINING_LOG_FILE)
     return Components(
         settings=settings,
         tokens=TokenCodec(load_or_create_secret(settings.data_dir)),
@@ -74,6 +87,9 @@ def _components(settings: Settings) -> Components:
         live_media=LiveMedia(engine, lessons),
         rooms=rooms,
         training_log=training_log,
+        recordings=recordings,
+        lesson_timeline=lesson_timeline,
+        replay=Replay(recordings, lesson_timeline, store, settings.data_dir / RECORDINGS_DIR),
     )
 
 
@@ -85,6 +101,11 @@ async def _lifespan(components: Components) -> AsyncIterator[None]:
         stack.push_async_callback(components.store.close)
         await components.training_log.open()
         stack.push_async_callback(components.training_log.close)
+        await components.recordings.open()
+        stack.push_async_callback(components.recordings.close)
+        await components.recordings.mark_interrupted()  # rows left "recording" by a dead process
+        await components.lesson_timeline.open()
+        stack.push_async_callback(components.lesson_timeline.close)
         stack.push_async_callback(components.live_media.close)
         stack.push_async_callback(components.rooms.close)
         # Everything built so far lives as long as the process: keep it out of the cyclic GC's
