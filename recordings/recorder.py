@@ -30,6 +30,7 @@ from media import Feed, FeedTap, Router
 
 from .clock import MediaClock
 from .depacketize import Depacketizer, depacketizer_for
+from .finalize import make_seekable
 from .writer import MediaWriter
 
 __all__ = ["Alarm", "LessonRecorder", "RecordedTrack"]
@@ -136,13 +137,16 @@ class _Recording:
         path = self.writer.path
         return path.name if path is not None else self.stem.name + ".webm"
 
-    async def close(self) -> None:
+    async def close(self, seekable: bool = True) -> None:
+        """Finish the file; with ``seekable``, remux it (copy only) to add its seek index."""
         if self.closed:
             return
         self.closed = True
         for track in self.tracks:
             await track.tap.close()
         await self.writer.aclose()
+        if seekable and self.writer.path is not None and not self.writer.failed and self.writer.path.exists():
+            await asyncio.to_thread(make_seekable, self.writer.path)
         logger.info("recording closed file=%s frames=%s dropped=%s", self.file,
                     [t.frames for t in self.writer.tracks], self.writer.dropped)
 
@@ -211,7 +215,7 @@ class LessonRecorder:
         self._recordings.append(recording)
         return recording
 
-    async def _stop_all(self) -> None:
+    async def _stop_all(self, seekable: bool = True) -> None:
         if self._ended is None:
             self._ended = time.monotonic()
         self.stopped = True
@@ -219,7 +223,7 @@ class LessonRecorder:
         self._stage.clear()
         for recording in self._recordings:
             try:
-                await recording.close()
+                await recording.close(seekable)
             except Exception:
                 logger.exception("recording close failed lesson=%s file=%s", self.router.id, recording.file)
 
@@ -267,7 +271,7 @@ class LessonRecorder:
         message = (f"recording of lesson {self.router.id} stopped: {free} bytes free in {self.directory}, "
                    f"below {self._min_free}")
         logger.error("recorder disk low lesson=%s free=%d min=%d", self.router.id, free, self._min_free)
-        await self._stop_all()
+        await self._stop_all(seekable=False)  # a seekable copy needs as much space again: keep the live file
         if self._on_alarm is not None:
             try:
                 self._on_alarm("disk_low", message)

@@ -9,6 +9,7 @@ import av
 import pytest
 
 from recordings.clock import MediaClock
+from recordings.finalize import make_seekable
 from recordings.writer import MediaWriter
 from tests.recordings.encoded import encode_h264, encode_opus, encode_vp8
 
@@ -89,3 +90,37 @@ def test_media_clock_places_each_track_by_its_first_arrival_then_by_rtp_time() -
     assert clock.ms(1, 4_294_967_000, 90000, arrival=10.25) == 250
     assert clock.ms(0, 1000 + 48000, 48000, arrival=11.9) == 1000  # RTP time, not the jittery arrival
     assert clock.ms(1, 4_294_967_000 + 90000 - (1 << 32), 90000, arrival=11.0) == 1250  # across the wrap
+
+
+def test_a_finished_recording_is_remuxed_with_a_seek_index_and_duration_without_transcoding(tmp_path: Path) -> None:
+    video, audio = encode_vp8(count=60, gop=15), encode_opus(100)
+    writer = MediaWriter(tmp_path / "lesson", ["video", "audio"])
+    for i in range(60):
+        data, key = video[i]
+        writer.write(0, "vp8", i * 33, key, data)
+        for j in range(i * 100 // 60, (i + 1) * 100 // 60):
+            writer.write(1, "opus", j * 20, True, audio[j])
+    writer.close()
+    assert writer.path is not None
+    with av.open(str(writer.path)) as live:
+        assert live.duration is None  # live form: crash-safe, but no index
+        before = [bytes(p) for p in live.demux(video=0) if p.size]
+
+    assert make_seekable(writer.path)
+
+    with av.open(str(writer.path)) as finished:
+        assert finished.duration is not None and abs(finished.duration / 1e6 - 1.98) < 0.1
+        after = [bytes(p) for p in finished.demux(video=0) if p.size]
+    assert after == before  # the same encoded frames: copied, not transcoded
+    with av.open(str(writer.path)) as finished:
+        finished.seek(1_000_000)  # a seek by index lands on a keyframe before 1 s
+        frame = next(finished.decode(video=0))
+        assert frame.time is not None and frame.time <= 1.0
+    assert not list(tmp_path.glob("*.seekable.*"))
+
+
+def test_a_file_that_cannot_be_remuxed_stays_as_it_was(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.webm"
+    broken.write_bytes(b"not a webm file")
+    assert not make_seekable(broken)
+    assert broken.read_bytes() == b"not a webm file"
