@@ -25,6 +25,7 @@ from server.lesson_store import LessonStore
 from server.lesson_timeline import SqliteLessonTimeline
 from server.lessons_service import Lessons
 from server.live_media import LiveMedia
+from server.live_recordings import LiveRecordings
 from server.recording_store import RecordingStore, SqliteRecordingStore
 from server.replay_service import Replay
 from server.routes import lessons as lessons_routes
@@ -67,6 +68,7 @@ class Components:
     recordings: RecordingStore
     lesson_timeline: SqliteLessonTimeline
     replay: Replay
+    live_recordings: LiveRecordings
 
 
 def _components(settings: Settings) -> Components:
@@ -90,6 +92,8 @@ def _components(settings: Settings) -> Components:
         recordings=recordings,
         lesson_timeline=lesson_timeline,
         replay=Replay(recordings, lesson_timeline, store, settings.data_dir / RECORDINGS_DIR),
+        live_recordings=LiveRecordings(engine, lessons, recordings, settings.data_dir / RECORDINGS_DIR,
+                                       rooms.tell_teacher),
     )
 
 
@@ -107,6 +111,7 @@ async def _lifespan(components: Components) -> AsyncIterator[None]:
         await components.lesson_timeline.open()
         stack.push_async_callback(components.lesson_timeline.close)
         stack.push_async_callback(components.live_media.close)
+        stack.push_async_callback(components.live_recordings.close)  # files finish before routers close
         stack.push_async_callback(components.rooms.close)
         # Everything built so far lives as long as the process: keep it out of the cyclic GC's
         # full collections, which would otherwise stall media forwarding for tens of milliseconds.

@@ -16,11 +16,12 @@ from classroom.lessons import Lesson
 from classroom.roles import Role
 from server.lesson_store import LessonStore
 
-__all__ = ["CREATE_FIELDS", "EndedListener", "Lessons"]
+__all__ = ["CREATE_FIELDS", "EndedListener", "Lessons", "LiveListener"]
 
 log = logging.getLogger(__name__)
 
 EndedListener = Callable[[str], Awaitable[None]]
+LiveListener = Callable[[Lesson], Awaitable[None]]
 CREATE_FIELDS = frozenset({"title", "teacher", "course", "recording"})
 
 
@@ -40,6 +41,8 @@ class Lessons:
     ) -> None:
         self.store = store
         self.on_ended: list[EndedListener] = []
+        self.on_live: list[LiveListener] = []
+        """awaited on every go_live (each time the teacher publishes), also when already live"""
         self._clock = clock
         self._new_id = new_id
         self._transitions = asyncio.Lock()
@@ -84,6 +87,11 @@ class Lessons:
             if live is not lesson:
                 await self.store.update(live)
                 log.info("lesson live lesson=%s", lesson_id)
+        for listener in list(self.on_live):
+            try:
+                await listener(live)
+            except Exception:
+                log.exception("on_live listener failed lesson=%s listener=%r", lesson_id, listener)
         return live
 
     async def end(self, claims: Claims, lesson_id: str) -> Lesson:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from classroom.roles import Role
 from media import MediaEngine
 from server.training.event_log import EventLog
 
@@ -23,6 +26,13 @@ class Rooms:
             room = self.rooms[lesson_id] = LessonRoom(lesson_id, self._engine.router(lesson_id), self._capacity,
                                                         self._event_log)
         return room
+
+    def tell_teacher(self, lesson_id: str, message: dict[str, Any]) -> None:
+        """Send ``message`` to the lesson's teacher, if connected."""
+        room = self.rooms.get(lesson_id)
+        for participant in list(room.participants.values()) if room is not None else ():
+            if participant.role is Role.TEACHER:
+                participant.send(message)
 
     def discard_if_empty(self, lesson_id: str) -> None:
         room = self.rooms.get(lesson_id)
