@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from classroom.lessons import Lesson
-from classroom.recordings import Recording, RecordingStatus, Track
+from classroom.recordings import Chapter, Recording, RecordingStatus, Track
 from media import MediaEngine
 from recordings import LessonRecorder
 from server.lessons_service import Lessons
@@ -52,6 +52,16 @@ class LiveRecordings:
         await self._store.create(Recording(recording_id, lesson.id, lesson.school, lesson.course, lesson.title,
                                            recorder.started_at, None, RecordingStatus.RECORDING))
         log.info("recording started lesson=%s recording=%s", lesson.id, recording_id)
+
+    async def add_chapter(self, lesson_id: str, title: str, by: str) -> float | None:
+        """A chapter at the current point of the lesson's recording; its media time, or None if not recording."""
+        entry = self.active.get(lesson_id)
+        if entry is None:
+            return None
+        recording_id, recorder = entry
+        at_s = round(recorder.duration_s, 3)
+        await self._store.add_chapter(recording_id, Chapter(at_s, title, by))
+        return at_s
 
     async def lesson_ended(self, lesson_id: str) -> None:
         await self._finish(lesson_id, RecordingStatus.COMPLETE)

@@ -70,7 +70,7 @@ async def lesson_socket(websocket: WebSocket) -> None:
         return
     rooms: Rooms = websocket.app.state.rooms
     room = rooms.room(websocket.path_params["lesson_id"])
-    ctx = Context(room, participant, websocket.app.state.lessons)
+    ctx = Context(room, participant, websocket.app.state.lessons, websocket.app.state.live_recordings)
     limit = websocket.app.state.settings.max_ws_message_bytes
     buckets = {"all": TokenBucket(RATE, BURST), "chat.send": TokenBucket(CHAT_RATE, CHAT_BURST),
                "training.command": TokenBucket(COMMAND_RATE, COMMAND_BURST)}

@@ -17,6 +17,7 @@ from classroom.roles import Role
 from classroom.training.commands import Actor, parse_command
 from classroom.training.scenario import parse_scenario
 from server.lessons_service import Lessons
+from server.live_recordings import LiveRecordings
 from server.training.scenarios import load_builtin
 
 from . import messages as m
@@ -35,6 +36,7 @@ class Context:
     room: LessonRoom
     participant: Participant
     lessons: Lessons
+    recordings: LiveRecordings
 
 
 Handler = Callable[[Context, Any], Awaitable[Reply]]
@@ -75,7 +77,7 @@ async def subscribe_restart(ctx: Context, msg: m.SubscribeRestart) -> Reply:
 
 async def hand_raise(ctx: Context, msg: m.HandRaise) -> Reply:
     p = ctx.participant
-    ctx.room.set_stage(stage_rules.raise_hand(ctx.room.stage, p.role, p.subject))
+    await ctx.room.set_stage(stage_rules.raise_hand(ctx.room.stage, p.role, p.subject))
     return None
 
 
@@ -84,20 +86,20 @@ async def hand_lower(ctx: Context, msg: m.HandLower) -> Reply:
     subject = msg.subject or p.subject
     if subject != p.subject and p.role is not Role.TEACHER:
         raise PermissionDenied("only the teacher lowers another classroom's hand")
-    ctx.room.set_stage(stage_rules.lower_hand(ctx.room.stage, subject))
+    await ctx.room.set_stage(stage_rules.lower_hand(ctx.room.stage, subject))
     return None
 
 
 async def stage_invite(ctx: Context, msg: m.StageInvite) -> Reply:
     room = ctx.room
-    room.set_stage(stage_rules.invite(room.stage, ctx.participant.role, msg.subject, room.present_classrooms()))
+    await room.set_stage(stage_rules.invite(room.stage, ctx.participant.role, msg.subject, room.present_classrooms()))
     room.participants[msg.subject].send({"type": "stage.invited", "by": ctx.participant.subject})
     return None
 
 
 async def _leave_stage(ctx: Context, subject: str) -> None:
     room = ctx.room
-    room.set_stage(stage_rules.remove(room.stage, ctx.participant.role, ctx.participant.subject, subject))
+    await room.set_stage(stage_rules.remove(room.stage, ctx.participant.role, ctx.participant.subject, subject))
     target = room.participants.get(subject)
     if target is not None:
         await target.stop_publishing()
@@ -114,8 +116,15 @@ async def stage_leave(ctx: Context, msg: m.StageLeave) -> Reply:
 
 
 async def chat_send(ctx: Context, msg: m.ChatSend) -> Reply:
-    ctx.room.chat(ctx.participant, msg.text)
+    await ctx.room.chat(ctx.participant, msg.text)
     return None
+
+
+async def marker_add(ctx: Context, msg: m.MarkerAdd) -> Reply:
+    by = ctx.participant.subject
+    await ctx.room.record("marker", {"title": msg.title, "by": by})
+    chapter = await ctx.recordings.add_chapter(ctx.room.lesson_id, msg.title, by)
+    return {"type": "ack", "chapter_at_s": chapter}
 
 
 async def media_video(ctx: Context, msg: m.MediaVideo) -> Reply:
@@ -163,6 +172,7 @@ HANDLERS: dict[str, tuple[Handler, frozenset[Role]]] = {
     "stage.leave": (stage_leave, INTERACTIVE),
     "chat.send": (chat_send, frozenset({Role.TEACHER, Role.CLASSROOM, Role.STUDENT})),
     "media.video": (media_video, ALL),
+    "marker.add": (marker_add, TEACHER_ONLY),
     "ping": (ping, ALL),
     "training.load": (training_load, TEACHER_ONLY),
     "training.command": (training_command, INTERACTIVE),

@@ -74,6 +74,11 @@ class ChatSend(_Message):
     text: Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
 
 
+class MarkerAdd(_Message):
+    type: Literal["marker.add"]
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+
 class MediaVideo(_Message):
     type: Literal["media.video"]
     enabled: bool
@@ -101,11 +106,12 @@ class TrainingResync(_Message):
 
 MODELS: tuple[type[_Message], ...] = (
     PublishOffer, PublishStop, SubscribeAnswer, SubscribeRestart, HandRaise, HandLower, StageInvite,
-    StageRemove, StageLeave, ChatSend, MediaVideo, Ping, TrainingLoad, TrainingCommand, TrainingResync,
+    StageRemove, StageLeave, ChatSend, MediaVideo, Ping, TrainingLoad, TrainingCommand, TrainingResync, MarkerAdd,
 )
 Incoming = Annotated[
     PublishOffer | PublishStop | SubscribeAnswer | SubscribeRestart | HandRaise | HandLower | StageInvite
-    | StageRemove | StageLeave | ChatSend | MediaVideo | Ping | TrainingLoad | TrainingCommand | TrainingResync,
+    | StageRemove | StageLeave | ChatSend | MediaVideo | Ping | TrainingLoad | TrainingCommand | TrainingResync
+    | MarkerAdd,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Incoming)

@@ -11,6 +11,7 @@ from classroom.roles import Role
 from classroom.stage import Stage
 from classroom.training.scenario import Scenario
 from media import Router
+from server.lesson_timeline import append_lesson_event
 from server.training.event_log import EventLog
 from server.training.owner import LineOwner
 
@@ -52,6 +53,7 @@ class LessonRoom:
         else:
             self.broadcast({"type": "presence", "event": "joined", "participant": participant.describe()},
                            exclude=participant)
+            await self.record("join", participant.describe())
         participant.send(self.welcome(participant))
         participant.feeds_changed()
         if self.training is not None:
@@ -67,8 +69,9 @@ class LessonRoom:
         if self.training is not None:
             self.training.leave(participant)
         await participant.close()
-        self.set_stage(stage_rules.leave_lesson(self.stage, participant.subject))
+        await self.set_stage(stage_rules.leave_lesson(self.stage, participant.subject))
         self.broadcast({"type": "presence", "event": "left", "participant": participant.describe()})
+        await self.record("leave", participant.describe())
 
     def welcome(self, participant: Participant) -> dict[str, Any]:
         return {
@@ -81,14 +84,23 @@ class LessonRoom:
             "training": self.training.scenario.id if self.training is not None else None,
         }
 
-    def set_stage(self, stage: Stage) -> None:
+    async def set_stage(self, stage: Stage) -> None:
         if stage == self.stage:
             return
         self.stage = stage
         self.broadcast({"type": "stage", **stage.to_json()})
+        await self.record("stage", stage.to_json())
 
-    def chat(self, sender: Participant, text: str) -> None:
+    async def chat(self, sender: Participant, text: str) -> None:
         self.broadcast({"type": "chat", "from": sender.describe(), "text": text, "at": time.time()})
+        await self.record("chat", {"from": sender.describe(), "text": text})
+
+    async def record(self, kind: str, body: dict[str, Any]) -> None:
+        """Append a lesson event to the timeline; the lesson goes on if the log cannot take it."""
+        try:
+            await append_lesson_event(self._event_log, self.lesson_id, kind, body)
+        except Exception:
+            log.exception("timeline event lost lesson=%s kind=%s", self.lesson_id, kind)
 
     def broadcast(self, message: dict[str, Any], exclude: Participant | None = None) -> None:
         for participant in list(self.participants.values()):
