@@ -107,11 +107,12 @@ async def _lifespan(components: Components) -> AsyncIterator[None]:
         stack.push_async_callback(components.training_log.close)
         await components.recordings.open()
         stack.push_async_callback(components.recordings.close)
-        await components.recordings.mark_interrupted()  # rows left "recording" by a dead process
+        interrupted = await components.recordings.mark_interrupted()  # rows left "recording" by a dead process
         await components.lesson_timeline.open()
         stack.push_async_callback(components.lesson_timeline.close)
         stack.push_async_callback(components.live_media.close)
         stack.push_async_callback(components.live_recordings.close)  # files finish before routers close
+        components.live_recordings.salvage_interrupted(list(interrupted))
         stack.push_async_callback(components.rooms.close)
         # Everything built so far lives as long as the process: keep it out of the cyclic GC's
         # full collections, which would otherwise stall media forwarding for tens of milliseconds.

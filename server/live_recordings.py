@@ -19,6 +19,7 @@ from classroom.lessons import Lesson
 from classroom.recordings import Chapter, Recording, RecordingStatus, Track
 from media import MediaEngine
 from recordings import LessonRecorder
+from recordings.salvage import salvage
 from server.lessons_service import Lessons
 from server.recording_store import RecordingStore
 
@@ -65,6 +66,23 @@ class LiveRecordings:
 
     async def lesson_ended(self, lesson_id: str) -> None:
         await self._finish(lesson_id, RecordingStatus.COMPLETE)
+
+    def salvage_interrupted(self, recording_ids: list[str]) -> None:
+        """Index and describe what killed recorders left, in the background (start-up is not held up)."""
+        for recording_id in recording_ids:
+            task = asyncio.ensure_future(self._salvage(recording_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _salvage(self, recording_id: str) -> None:
+        try:
+            found = await asyncio.to_thread(salvage, self._directory / recording_id)
+            tracks = [Track(t.feed, t.kind, t.codec or "", f"{recording_id}/{t.file}", t.width, t.height)
+                      for t in found]
+            await self._store.update(recording_id, tracks=tracks)
+            log.info("interrupted recording salvaged recording=%s tracks=%d", recording_id, len(tracks))
+        except Exception:
+            log.exception("interrupted recording could not be salvaged recording=%s", recording_id)
 
     async def close(self) -> None:
         """Server shutdown: finish every file; the recordings are marked interrupted."""
