@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
 import json
 import random
 import statistics
@@ -31,35 +30,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))  # relay_media: the pre-encoded 720p clip
 
+from state_sync import bench_line  # noqa: E402  (the same 49-station line as the fan-out bench)
+
 from classroom.training.packml import Status  # noqa: E402
 from classroom.training.scenario import Scenario, parse_scenario  # noqa: E402
 from classroom.training.state import initial_state  # noqa: E402
 from server.lesson_timeline import SqliteLessonTimeline, lesson_event  # noqa: E402
 from server.training.event_log import Event, SqliteEventLog  # noqa: E402
 
-CELLS = 7
 SNAPSHOT_EVERY_S = 30.0
 STARTED_AT = 1_725_000_000.0
 TARGETS = {"state_at_t_ms_p99": 50, "record_cpu_fraction_per_stream": 0.03}
-
-
-def bench_line() -> dict[str, Any]:
-    """The shipped line, replicated into CELLS independent cells (as bench/state_sync.py does)."""
-    base = json.loads((ROOT / "classroom/training/scenarios/mould_machining_line.json").read_text())
-    line: dict[str, Any] = {"id": "bench-line", "title": "7 cells", "seed": 42, "fault_rate_per_hour": 6,
-                            "stations": [], "links": [], "interlocks": []}
-    for cell in range(CELLS):
-        rename = {s["id"]: f"c{cell}_{s['id']}" for s in base["stations"]}
-        for station in base["stations"]:
-            line["stations"].append({**copy.deepcopy(station), "id": rename[station["id"]]})
-        for link in base.get("links", []):
-            line["links"].append({**link, "id": f"c{cell}_{link.get('id', 'l')}", "from": rename[link["from"]],
-                                  "to": rename[link["to"]]})
-        for lock in base.get("interlocks", []):
-            when = {**lock["when"], "station": rename[lock["when"]["station"]]}
-            line["interlocks"].append({**lock, "id": f"c{cell}_{lock['id']}", "station": rename[lock["station"]],
-                                       "when": when})
-    return line
 
 
 def nested(values: dict[str, Any]) -> dict[str, Any]:

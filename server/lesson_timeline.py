@@ -17,20 +17,19 @@ while the live log writes) so seeking never queues behind live appends.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from classroom.errors import ValidationError
 from classroom.training.patches import apply_patch
+from server.sqlite_thread import SqliteThread
 from server.training.event_log import Event, EventLog
 
 __all__ = [
@@ -110,21 +109,19 @@ class SqliteLessonTimeline:
 
     def __init__(self, path: Path) -> None:
         self._path = Path(path)
-        self._executor: ThreadPoolExecutor | None = None
-        self._conn: sqlite3.Connection | None = None
+        self._sql = SqliteThread(self._path, _SCHEMA, "lesson timeline")
 
     async def open(self) -> None:
-        if self._executor is not None:
-            return
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lesson-timeline")
-        await self._run(self._connect)
+        await self._sql.open()
 
     async def close(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is None:
-            return
-        await asyncio.get_running_loop().run_in_executor(executor, self._disconnect)
-        executor.shutdown(wait=True)
+        await self._sql.close()
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._sql.run(fn, *args)
+
+    def _db(self) -> sqlite3.Connection:
+        return self._sql.db()
 
     async def timeline(
         self,
@@ -161,29 +158,7 @@ class SqliteLessonTimeline:
         """Delete the lesson's rows with ``start <= at <= end`` outside every ``keep`` window; how many."""
         return await self._run(self._delete, lesson_id, start, end, tuple(keep))
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
-            raise RuntimeError("lesson timeline is not open")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-
     # The methods below run on the worker thread only.
-
-    def _connect(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self._path, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA busy_timeout=5000")
-        conn.executescript(_SCHEMA)
-        self._conn = conn
-
-    def _disconnect(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def _db(self) -> sqlite3.Connection:
-        assert self._conn is not None, "lesson timeline is not open"
-        return self._conn
 
     def _timeline(self, lesson_id: str, since: float, until: float, kinds: tuple[str, ...],
                   limit: int | None) -> list[tuple[float, str, str]]:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import logging
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from classroom.errors import Conflict, NotFound
 from classroom.lessons import Lesson, LessonState
+from server.sqlite_thread import SqliteThread
 
 __all__ = ["SqliteLessonStore"]
 
@@ -73,23 +72,20 @@ class SqliteLessonStore:
 
     def __init__(self, path: Path) -> None:
         self._path = Path(path)
-        self._executor: ThreadPoolExecutor | None = None
-        self._conn: sqlite3.Connection | None = None
+        self._sql = SqliteThread(self._path, _SCHEMA, "lesson store")
 
     async def open(self) -> None:
-        if self._executor is not None:
-            return
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-lessons")
-        await self._run(self._connect)
+        await self._sql.open()
         log.info("lesson store open path=%s", self._path)
 
     async def close(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is None:
-            return
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(executor, self._disconnect)
-        executor.shutdown(wait=True)
+        await self._sql.close()
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._sql.run(fn, *args)
+
+    def _db(self) -> sqlite3.Connection:
+        return self._sql.db()
 
     async def create(self, lesson: Lesson) -> None:
         await self._run(self._insert, lesson)
@@ -103,31 +99,7 @@ class SqliteLessonStore:
     async def update(self, lesson: Lesson) -> None:
         await self._run(self._replace, lesson)
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
-            raise RuntimeError("lesson store is not open")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, *args)
-
     # The methods below run on the worker thread only.
-
-    def _connect(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self._path, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=5000")
-        conn.executescript(_SCHEMA)
-        self._conn = conn
-
-    def _disconnect(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def _db(self) -> sqlite3.Connection:
-        assert self._conn is not None, "lesson store is not open"
-        return self._conn
 
     def _insert(self, lesson: Lesson) -> None:
         try:
