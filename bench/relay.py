@@ -336,7 +336,9 @@ def run_server(kind: str, counts: list[int], pool: list[Worker], ctx: Any, args:
         server.wait_ready()
         lesson = "bench"
         if kind == "sfu":
-            lesson = http_json("POST", server.base + "/api/lessons", teacher, {"title": "bench"})["id"]
+            # recording off: this bench measures the relay; bench/recording.py measures the recorder
+            body = {"title": "bench", "recording": False}
+            lesson = http_json("POST", server.base + "/api/lessons", teacher, body)["id"]
         started = publisher.call("start", timeout=30, url=f"{server.base}/whip/{lesson}", token=teacher,
                                  pace=args.pace)
         log(f"{kind}: server pid {server.popen.pid} on :{port}, publisher live "
