@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 from classroom.errors import ValidationError
 from classroom.training.patches import apply_patch
 from server.sqlite_thread import SqliteThread
-from server.training.event_log import Event, EventLog
+from server.training.event_log import TABLE_SCHEMA, Event, EventLog
 
 __all__ = [
     "LESSON_KINDS",
@@ -56,16 +56,7 @@ MAX_BODY_BYTES = 16 * 1024
 # Same table as the training log (CREATE IF NOT EXISTS: whichever opens first creates it), plus
 # two partial indexes: snapshots alone (state_at finds the last one in one probe) and the
 # timeline kinds alone (a window of chat never walks the ~20 patches per second around it).
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS training_events (
-    lesson_id TEXT NOT NULL,
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    at REAL NOT NULL,
-    kind TEXT NOT NULL,
-    revision INTEGER NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS training_events_by_lesson ON training_events (lesson_id, at);
+_SCHEMA = TABLE_SCHEMA + """
 CREATE INDEX IF NOT EXISTS training_events_snapshots ON training_events (lesson_id, at) WHERE kind = 'snapshot';
 CREATE INDEX IF NOT EXISTS training_events_timeline ON training_events (lesson_id, at)
     WHERE kind NOT IN ('snapshot', 'patch');

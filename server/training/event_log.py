@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["Event", "EventLog", "SqliteEventLog"]
+__all__ = ["TABLE_SCHEMA", "Event", "EventLog", "SqliteEventLog"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class EventLog(Protocol):
     async def close(self) -> None: ...
 
 
-_SCHEMA = """
+TABLE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS training_events (
     lesson_id TEXT NOT NULL,
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -65,7 +65,7 @@ class SqliteEventLog:
         db = sqlite3.connect(self._path, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-        db.executescript(_SCHEMA)
+        db.executescript(TABLE_SCHEMA)
         self._db = db
 
     async def append(self, events: Sequence[Event]) -> None:
