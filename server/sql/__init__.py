@@ -1,0 +1,1 @@
+"""SQL plumbing shared by the credit-bank stores (SQLite embedded, PostgreSQL for several nodes)."""

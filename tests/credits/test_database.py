@@ -1,0 +1,66 @@
+"""The Database port behaves the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.sql.database import IntegrityError, Tx
+from tests.credits.conftest import OpenDatabase
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    id {serial},
+    name TEXT NOT NULL UNIQUE,
+    weight {real} NOT NULL,
+    data {blob}
+);
+"""
+
+
+def _add(tx: Tx, name: str, weight: float) -> None:
+    tx.execute("INSERT INTO items (name, weight, data) VALUES (?, ?, ?)", (name, weight, b"\x00\x01"))
+
+
+def _names(tx: Tx) -> list[str]:
+    return [row[0] for row in tx.all("SELECT name FROM items ORDER BY id")]
+
+
+async def test_a_transaction_commits_and_rows_read_back(open_db: OpenDatabase) -> None:
+    db = await open_db(SCHEMA)
+    await db.transact(_add, "bolt", 1.5)
+    await db.transact(_add, "nut", 0.25)
+    assert await db.transact(_names) == ["bolt", "nut"]
+    row = await db.transact(lambda tx: tx.one("SELECT weight, data FROM items WHERE name = ?", ("nut",)))
+    assert row is not None and row[0] == 0.25 and bytes(row[1]) == b"\x00\x01"
+
+
+async def test_a_failed_transaction_changes_nothing(open_db: OpenDatabase) -> None:
+    db = await open_db(SCHEMA)
+
+    def add_then_fail(tx: Tx) -> None:
+        _add(tx, "gear", 2.0)
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await db.transact(add_then_fail)
+    assert await db.transact(_names) == []
+
+
+async def test_a_unique_violation_is_an_integrity_error_and_rolls_back(open_db: OpenDatabase) -> None:
+    db = await open_db(SCHEMA)
+    await db.transact(_add, "bolt", 1.0)
+
+    def add_two(tx: Tx) -> None:
+        _add(tx, "washer", 1.0)
+        _add(tx, "bolt", 1.0)
+
+    with pytest.raises(IntegrityError):
+        await db.transact(add_two)
+    assert await db.transact(_names) == ["bolt"]
+
+
+async def test_opening_twice_keeps_the_rows(open_db: OpenDatabase) -> None:
+    db = await open_db(SCHEMA)
+    await db.transact(_add, "bolt", 1.0)
+    await db.open()
+    assert await db.transact(_names) == ["bolt"]
