@@ -5,7 +5,8 @@ DomainError
 ├── NotFound            an entity does not exist
 ├── Conflict            the request clashes with the current state
 ├── ValidationError     input is malformed or out of bounds
-└── PermissionDenied    the caller may not do this
+├── PermissionDenied    the caller may not do this
+└── RateLimited         the caller asked too often; retry later
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ __all__ = [
     "InvalidTransition",
     "NotFound",
     "PermissionDenied",
+    "RateLimited",
     "ValidationError",
 ]
 
@@ -46,3 +48,7 @@ class ValidationError(DomainError):
 
 class PermissionDenied(DomainError):
     """The caller is not allowed to do this."""
+
+
+class RateLimited(DomainError):
+    """The caller asked too often (e.g. guessing check-in codes); nothing was changed."""

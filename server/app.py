@@ -12,27 +12,46 @@ from __future__ import annotations
 import dataclasses
 import gc
 import logging
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
+from classroom.checkin_codes import CheckinCodes
 from media import MediaEngine
+from server.attendance.service import Attendance
+from server.attendance.store import ATTENDANCE_SCHEMA
+from server.credits.bank import CreditBank
+from server.credits.directory_port import DirectoryPort
+from server.credits.tables import CREDITS_SCHEMA
+from server.directory.service import Directory
+from server.directory.store import DIRECTORY_SCHEMA, DirectoryStore
 from server.errors import exception_handlers
+from server.ledger.checkpoints import CheckpointSigner
+from server.ledger.store import CREDITS_DB_FILE, LEDGER_SCHEMA
 from server.lesson_store import LessonStore
 from server.lesson_timeline import SqliteLessonTimeline
 from server.lessons_service import Lessons
 from server.live_media import LiveMedia
 from server.live_recordings import LiveRecordings
+from server.presence.connections import ClassroomConnections
+from server.presence.log import PRESENCE_SCHEMA, PresenceLog
+from server.presence.service import Presence
 from server.recording_store import RecordingStore, SqliteRecordingStore
 from server.replay_service import Replay
+from server.routes import attendance as attendance_routes
+from server.routes import credits as credits_routes
+from server.routes import directory as directory_routes
 from server.routes import lessons as lessons_routes
+from server.routes import presence as presence_routes
 from server.routes import recordings as recordings_routes
 from server.routes import whip as whip_routes
 from server.secret import load_or_create_secret
 from server.settings import Settings
+from server.sql.database import Database, open_database
 from server.sqlite_lessons import SqliteLessonStore
 from server.tokens import TokenCodec
 from server.training.event_log import SqliteEventLog
@@ -49,8 +68,13 @@ RECORDINGS_DB_FILE = "recordings.db"
 RECORDINGS_DIR = "recordings"
 """Media files of recordings, under the data dir; a Track's ``file`` is relative to it."""
 
+CREDITS_NAMESPACE = "classroom"
+"""The PostgreSQL schema holding the credit bank's tables."""
+CREDITS_SCHEMA_SQL = DIRECTORY_SCHEMA + PRESENCE_SCHEMA + ATTENDANCE_SCHEMA + LEDGER_SCHEMA + CREDITS_SCHEMA
+
 ROUTE_LISTS: tuple[Sequence[BaseRoute], ...] = (
-    lessons_routes.routes, whip_routes.routes, ws_routes.routes, recordings_routes.routes)
+    lessons_routes.routes, whip_routes.routes, ws_routes.routes, recordings_routes.routes, directory_routes.routes,
+    presence_routes.routes, attendance_routes.routes, credits_routes.routes)
 """Every route list served by the app, in matching order."""
 
 
@@ -69,16 +93,34 @@ class Components:
     lesson_timeline: SqliteLessonTimeline
     replay: Replay
     live_recordings: LiveRecordings
+    credits_db: Database
+    directory: Directory
+    presence_log: PresenceLog
+    connections: ClassroomConnections
+    presence: Presence
+    attendance: Attendance
+    bank: CreditBank
 
 
-def _components(settings: Settings) -> Components:
+def _components(settings: Settings, clock: Callable[[], float]) -> Components:
     """Build (but do not start) the components from the settings."""
     store = SqliteLessonStore(settings.data_dir / DB_FILE)
-    lessons = Lessons(store)
+    lessons = Lessons(store, clock=clock)
     engine = MediaEngine()
     training_log = SqliteEventLog(settings.data_dir / TRAINING_LOG_FILE)
-    rooms = Rooms(engine, settings.max_on_stage, training_log)
+    credits_db = open_database(settings.database_url, settings.data_dir / CREDITS_DB_FILE, CREDITS_SCHEMA_SQL,
+                               name="credits-db", namespace=CREDITS_NAMESPACE)
+    directory_store = DirectoryStore(credits_db)
+    people = DirectoryPort(directory_store, credits_db)
+    presence_log = PresenceLog(credits_db)
+    connections = ClassroomConnections(presence_log, clock=clock)
+    rooms = Rooms(engine, settings.max_on_stage, training_log, connections)
+    attendance = Attendance(credits_db, presence_log, lessons, people, settings.attendance_policy, clock=clock)
+    bank = CreditBank(credits_db, CheckpointSigner.load_or_create(settings.data_dir), attendance, lessons, people,
+                      settings.thresholds(), clock=clock)
     lessons.on_ended.append(rooms.lesson_ended)  # rooms close before the lesson's router
+    lessons.on_ended.append(bank.lesson_ended)  # after the rooms: their classrooms' leaves are in the log
+    attendance.on_corrected.append(bank.lesson_ended)
     recordings = SqliteRecordingStore(settings.data_dir / RECORDINGS_DB_FILE)
     lesson_timeline = SqliteLessonTimeline(settings.data_dir / TRAINING_LOG_FILE)
     return Components(
@@ -94,6 +136,14 @@ def _components(settings: Settings) -> Components:
         replay=Replay(recordings, lesson_timeline, store, settings.data_dir / RECORDINGS_DIR),
         live_recordings=LiveRecordings(engine, lessons, recordings, settings.data_dir / RECORDINGS_DIR,
                                        rooms.tell_teacher),
+        credits_db=credits_db,
+        directory=Directory(directory_store),
+        presence_log=presence_log,
+        connections=connections,
+        presence=Presence(presence_log, lessons, people, CheckinCodes(load_or_create_secret(settings.data_dir)),
+                          rooms.broadcast, clock=clock),
+        attendance=attendance,
+        bank=bank,
     )
 
 
@@ -110,6 +160,12 @@ async def _lifespan(components: Components) -> AsyncIterator[None]:
         interrupted = await components.recordings.mark_interrupted()  # rows left "recording" by a dead process
         await components.lesson_timeline.open()
         stack.push_async_callback(components.lesson_timeline.close)
+        await components.credits_db.open()
+        stack.push_async_callback(components.credits_db.close)
+        components.presence_log.start()
+        stack.push_async_callback(components.presence_log.close)  # after the rooms' last leaves
+        components.connections.start()
+        stack.push_async_callback(components.connections.close)
         stack.push_async_callback(components.live_media.close)
         stack.push_async_callback(components.live_recordings.close)  # files finish before routers close
         components.live_recordings.salvage_interrupted(list(interrupted))
@@ -127,9 +183,12 @@ def _routes() -> list[BaseRoute]:
     return [route for route_list in ROUTE_LISTS for route in route_list]
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The Starlette app for ``settings``; components start and stop with its lifespan."""
-    components = _components(settings)
+def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> Starlette:
+    """The Starlette app for ``settings``; components start and stop with its lifespan.
+
+    ``clock`` is the wall clock of lessons, presence and the ledger (tests pass a settable one).
+    """
+    components = _components(settings, clock)
     app = Starlette(
         routes=_routes(),
         exception_handlers=dict(exception_handlers),

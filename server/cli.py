@@ -1,4 +1,5 @@
-"""The ``classroom`` command: ``serve`` runs the server, ``token`` mints an access token."""
+"""The ``classroom`` command: ``serve`` runs the server, ``token`` mints an access token,
+``ledger verify`` checks the credit ledger."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from classroom.access import ANY_LESSON
 from classroom.roles import Role
+from server.ledger.verify_cli import add_verify_arguments, run_verify
 from server.secret import load_or_create_secret
 from server.settings import LOG_LEVELS, Settings
 from server.tokens import TokenCodec
@@ -45,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=_positive_int, default=3600, help="lifetime in seconds")
     token.add_argument("--grant", action="append", default=[], help="extra grant (repeatable)")
     token.add_argument("--data-dir", type=Path, help="state directory (CLASSROOM_DATA_DIR)")
+
+    ledger = commands.add_parser("ledger", help="inspect the credit ledger")
+    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
+    verify = ledger_commands.add_parser("verify", help="check the hash chain and the signed checkpoints")
+    add_verify_arguments(verify)
     return parser
 
 
@@ -96,10 +103,14 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ledger(args: argparse.Namespace) -> int:
+    return {"verify": run_verify}[args.ledger_command](args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        handler = {"serve": _serve, "token": _token}[args.command]
+        handler = {"serve": _serve, "token": _token, "ledger": _ledger}[args.command]
         return handler(args)
     except ValueError as exc:
         print(f"classroom: error: {exc}", file=sys.stderr)

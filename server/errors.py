@@ -14,7 +14,8 @@
     ├── PermissionDenied    -> 403 forbidden
     ├── NotFound            -> 404 not_found
     ├── Conflict            -> 409 conflict
-    └── InvalidTransition   -> 409 invalid_transition
+    ├── InvalidTransition   -> 409 invalid_transition
+    └── RateLimited         -> 429 rate_limited
 
 Every error body is ``{"error": {"code": str, "message": str}}``.
 """
@@ -35,6 +36,7 @@ from classroom.errors import (
     InvalidTransition,
     NotFound,
     PermissionDenied,
+    RateLimited,
     ValidationError,
 )
 
@@ -109,6 +111,7 @@ _DOMAIN: dict[type[DomainError], tuple[int, str]] = {
     NotFound: (404, "not_found"),
     Conflict: (409, "conflict"),
     InvalidTransition: (409, "invalid_transition"),
+    RateLimited: (429, "rate_limited"),
 }
 
 _WS_CLOSE: dict[int, int] = {400: 4400, 401: 4401, 403: 4403, 404: 4404, 409: 4409, 413: 1009}

@@ -73,6 +73,12 @@ class Lessons:
             raise PermissionDenied(f"token does not cover lesson {lesson_id}")
         return await self.store.get(lesson_id)
 
+    async def all_started(self) -> list[Lesson]:
+        """Every lesson of every school that went live, oldest first (no access check)."""
+        found = await self.store.list(None)
+        return sorted((lesson for lesson in found if lesson.started_at is not None),
+                      key=lambda lesson: lesson.started_at or 0)
+
     async def list(self, claims: Claims) -> list[Lesson]:
         """Teachers and admins see their school's lessons; every token sees only its scope."""
         school = claims.school if claims.role in (Role.TEACHER, Role.ADMIN) else None

@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import unquote
 
+from classroom.attendance import CURRENT_POLICY, POLICIES
+from classroom.levels import DEFAULT_THRESHOLDS, Thresholds
+
 __all__ = ["ENV_VARS", "IceServer", "Settings", "parse_ice_server"]
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -86,6 +89,20 @@ def _non_empty(text: str) -> str:
     return text.strip()
 
 
+def _database_url(text: str) -> str:
+    url = text.strip()
+    if url and not url.startswith(("postgresql://", "postgres://")):
+        raise ValueError("must be a postgresql:// URL (unset: the embedded SQLite database)")
+    return url
+
+
+def _attendance_policy(text: str) -> str:
+    version = text.strip()
+    if version not in POLICIES:
+        raise ValueError(f"unknown attendance policy; known: {', '.join(sorted(POLICIES))}")
+    return version
+
+
 _PORT = _int_in(0, 65535)
 _ON_STAGE = _int_in(0, 64)
 _WS_BYTES = _int_in(1024, 16 * 1024 * 1024)
@@ -102,6 +119,9 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "token_ttl_s": ("CLASSROOM_TOKEN_TTL_S", _TTL),
     "log_level": ("CLASSROOM_LOG_LEVEL", _log_level),
     "public_url": ("CLASSROOM_PUBLIC_URL", lambda text: text.strip() or None),
+    "database_url": ("CLASSROOM_DATABASE_URL", lambda text: _database_url(text) or None),
+    "level_thresholds": ("CLASSROOM_LEVEL_THRESHOLDS", lambda text: Thresholds.parse(text).to_text()),
+    "attendance_policy": ("CLASSROOM_ATTENDANCE_POLICY", _attendance_policy),
 }
 
 
@@ -125,6 +145,10 @@ class Settings:
     token_ttl_s: int = 8 * 3600
     log_level: str = "info"
     public_url: str | None = None
+    database_url: str | None = None
+    """PostgreSQL for the credit bank when several nodes share it; unset: SQLite in the data dir."""
+    level_thresholds: str = DEFAULT_THRESHOLDS.to_text()
+    attendance_policy: str = CURRENT_POLICY
 
     def __post_init__(self) -> None:
         checks: dict[str, Callable[[Any], Any]] = {
@@ -134,6 +158,9 @@ class Settings:
             "token_ttl_s": lambda v: _TTL(str(v)),
             "log_level": _log_level,
             "ice_servers": lambda v: [parse_ice_server(url) for url in v],
+            "database_url": lambda v: v is None or _database_url(v),
+            "level_thresholds": Thresholds.parse,
+            "attendance_policy": _attendance_policy,
         }
         for name, check in checks.items():
             _parse(name, check, getattr(self, name))
@@ -153,6 +180,10 @@ class Settings:
                 values[name] = _parse(variable, parser, environ[variable])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    def thresholds(self) -> Thresholds:
+        """The level thresholds as an object."""
+        return Thresholds.parse(self.level_thresholds)
 
     def ice_server_entries(self) -> tuple[IceServer, ...]:
         """The configured ICE servers as (urls, username, credential) entries."""

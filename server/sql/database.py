@@ -285,7 +285,7 @@ class PostgresDatabase:
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.namespace}"')
             conn.execute(f'SET search_path TO "{self.namespace}"')
             for statement in _statements(self._schema):
-                conn.execute(statement)  # type: ignore[call-overload]  # our own DDL, no parameters
+                conn.execute(statement.encode())  # our own DDL, no parameters
         self._conn = conn
 
     def _disconnect(self) -> None:

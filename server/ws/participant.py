@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -33,6 +34,8 @@ class Participant:
         self.claims = claims
         self.subject = claims.subject
         self.role = claims.role
+        self.session = secrets.token_hex(8)
+        """This connection's id (a reconnect is a new session)."""
         self.prefix = participant_prefix(claims.subject, claims.role is Role.TEACHER)
         self.router = router
         self.publisher: Transport | None = None

@@ -12,6 +12,7 @@ from classroom.stage import Stage
 from classroom.training.scenario import Scenario
 from media import Router
 from server.lesson_timeline import append_lesson_event
+from server.presence.connections import ClassroomConnections
 from server.training.event_log import EventLog
 from server.training.owner import LineOwner
 
@@ -23,13 +24,15 @@ log = logging.getLogger(__name__)
 
 
 class LessonRoom:
-    def __init__(self, lesson_id: str, router: Router, stage_capacity: int, event_log: EventLog) -> None:
+    def __init__(self, lesson_id: str, router: Router, stage_capacity: int, event_log: EventLog,
+                 connections: ClassroomConnections | None = None) -> None:
         self.lesson_id = lesson_id
         self.router = router
         self.stage = Stage(capacity=stage_capacity)
         self.participants: dict[str, Participant] = {}
         self.training: LineOwner | None = None
         self._event_log = event_log
+        self._connections = connections
 
     async def load_training(self, scenario: Scenario) -> None:
         """Start a fresh line for ``scenario``; every participant gets its snapshot."""
@@ -46,6 +49,9 @@ class LessonRoom:
     async def join(self, participant: Participant) -> None:
         previous = self.participants.get(participant.subject)
         self.participants[participant.subject] = participant
+        if previous is not None:
+            self._disconnected(previous)
+        self._connected(participant)
         if previous is not None:
             previous.send({"type": "error", "code": "replaced", "message": "a newer connection took over"})
             await previous.close()
@@ -66,12 +72,21 @@ class LessonRoom:
             await participant.close()
             return
         del self.participants[participant.subject]
+        self._disconnected(participant)
         if self.training is not None:
             self.training.leave(participant)
         await participant.close()
         await self.set_stage(stage_rules.leave_lesson(self.stage, participant.subject))
         self.broadcast({"type": "presence", "event": "left", "participant": participant.describe()})
         await self.record("leave", participant.describe())
+
+    def _connected(self, participant: Participant) -> None:
+        if self._connections is not None and participant.role is Role.CLASSROOM:
+            self._connections.joined(self.lesson_id, participant.subject, participant.session)
+
+    def _disconnected(self, participant: Participant) -> None:
+        if self._connections is not None and participant.role is Role.CLASSROOM:
+            self._connections.left(participant.session)
 
     def welcome(self, participant: Participant) -> dict[str, Any]:
         return {
@@ -112,6 +127,7 @@ class LessonRoom:
             await self.training.close()
             self.training = None
         for participant in list(self.participants.values()):
+            self._disconnected(participant)
             participant.send({"type": "lesson.ended", "reason": reason})
             await participant.close()
             await participant.websocket.close(code=4409, reason=reason)

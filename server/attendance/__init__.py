@@ -1,0 +1,1 @@
+"""Attendance computed from presence events, its corrections and its exports."""

@@ -1,0 +1,303 @@
+"""Attendance use cases: compute a lesson's attendance, review it, correct it, export it.
+
+Attendance is never stored as a result: it is computed from the lesson's presence events, its
+excuses and its overrides by the policy version in force, so the same inputs always give the same
+answer and a correction is a new override or excuse row (audited), never an edit.
+
+Who sees what: the lesson's teacher and its school's admins see every row; an admin of another
+school sees the rows of their own students; a student sees their own rows only (403 otherwise).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from classroom.access import Claims, covers_lesson
+from classroom.attendance import (
+    Excuse,
+    ExpectedStudent,
+    Interval,
+    LessonAttendance,
+    Override,
+    Status,
+    StudentAttendance,
+    apply_overrides,
+    compute_attendance,
+    policy,
+)
+from classroom.errors import Conflict, PermissionDenied, ValidationError
+from classroom.lessons import Lesson, LessonState
+from classroom.roles import Role
+from server.attendance.store import (
+    ExcuseRecord,
+    OverrideRecord,
+    add_excuse_in,
+    add_override_in,
+    excuses_in,
+    overrides_in,
+)
+from server.lessons_service import Lessons
+from server.presence.log import PresenceLog, events_in
+from server.presence.service import RosterStudent
+from server.sql.database import Database, Tx
+
+__all__ = ["Attendance", "AttendanceDirectory", "Corrected", "LessonView"]
+
+MAX_REASON_CHARS = 500
+MAX_KEY_CHARS = 100
+
+Corrected = Callable[[str], Awaitable[None]]
+"""Called with a lesson id after an override or excuse changed an ended lesson's attendance."""
+
+
+class AttendanceDirectory(Protocol):
+    async def student(self, code: str) -> RosterStudent | None: ...
+
+    async def enrolled(self, course: str) -> Sequence[RosterStudent]: ...
+
+    async def schools_of(self, codes: Sequence[str]) -> Mapping[str, str]: ...
+
+    async def classroom_school(self, classroom: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class LessonView:
+    """A lesson's attendance as one caller may see it."""
+
+    lesson: Lesson
+    attendance: LessonAttendance
+    schools: Mapping[str, str]
+    """skill-worker code -> home school of every student in ``attendance``"""
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.attendance.to_json()
+        data["title"] = self.lesson.title
+        data["course"] = self.lesson.course
+        data["school"] = self.lesson.school
+        for row in data["students"]:
+            row["school"] = self.schools.get(row["student"], "")
+        return data
+
+
+def _inputs(tx: Tx, lesson: str) -> tuple[list[Any], list[OverrideRecord], list[ExcuseRecord]]:
+    return events_in(tx, lesson), overrides_in(tx, lesson), excuses_in(tx, lesson)
+
+
+def _window(lesson: Lesson, now: float) -> Interval:
+    if lesson.started_at is None:
+        raise Conflict(f"lesson {lesson.id} has not started: it has no attendance yet")
+    end = lesson.ended_at if lesson.ended_at is not None else max(now, lesson.started_at)
+    return Interval(lesson.started_at, end)
+
+
+def _text(body: Mapping[str, Any], field: str, limit: int) -> str:
+    value = body.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{field} is required")
+    if len(value) > limit:
+        raise ValidationError(f"{field} must be at most {limit} characters")
+    return value.strip()
+
+
+def _key(key: str | None) -> str:
+    if key is None:
+        return secrets.token_hex(12)
+    if not key.strip() or len(key) > MAX_KEY_CHARS or not key.isprintable():
+        raise ValidationError(f"the Idempotency-Key is 1 to {MAX_KEY_CHARS} printable characters")
+    return key.strip()
+
+
+def _optional_time(body: Mapping[str, Any], field: str) -> float | None:
+    value = body.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(f"{field} must be a time in seconds since the epoch")
+    return float(value)
+
+
+class Attendance:
+    """Computes, filters, corrects and exports attendance."""
+
+    def __init__(self, db: Database, presence: PresenceLog, lessons: Lessons, directory: AttendanceDirectory,
+                 policy_version: str, *, clock: Callable[[], float] = time.time) -> None:
+        policy(policy_version)  # an unknown version fails at start-up, not at the first request
+        self._db = db
+        self._presence = presence
+        self._lessons = lessons
+        self._directory = directory
+        self.policy_version = policy_version
+        self._clock = clock
+        self.on_corrected: list[Corrected] = []
+
+    # --- computing ----------------------------------------------------------------------------
+
+    async def compute(self, lesson: Lesson) -> LessonView:
+        """The lesson's attendance with every correction applied (no access check)."""
+        window = _window(lesson, self._clock())
+        await self._presence.flush()
+        events, overrides, excuses = await self._db.transact(_inputs, lesson.id)
+        enrolled = await self._directory.enrolled(lesson.course) if lesson.course else []
+        expected = [ExpectedStudent(code=s.code, classroom=s.classroom) for s in enrolled]
+        computed = compute_attendance(lesson.id, window, events, expected, [r.excuse for r in excuses],
+                                      policy(self.policy_version))
+        attendance = apply_overrides(computed, [r.override for r in overrides])
+        schools = {s.code: s.school for s in enrolled}
+        missing = [row.student for row in attendance.students if row.student not in schools]
+        if missing:
+            schools.update(await self._directory.schools_of(missing))
+        return LessonView(lesson, attendance, schools)
+
+    # --- reading --------------------------------------------------------------------------------
+
+    async def for_lesson(self, claims: Claims, lesson_id: str) -> LessonView:
+        """What the caller may see of the lesson's attendance."""
+        lesson = await self._lessons.get(lesson_id)
+        _check_reader(claims, lesson)
+        view = await self.compute(lesson)
+        if _sees_everything(claims, lesson):
+            return view
+        visible = tuple(row for row in view.attendance.students if view.schools.get(row.student) == claims.school)
+        classrooms = {c for row in visible for c in row.classrooms}
+        attendance = _narrowed(view.attendance, visible, classrooms)
+        return LessonView(lesson, attendance, view.schools)
+
+    async def for_student(self, claims: Claims, code: str, lessons: Sequence[Lesson]) -> list[dict[str, Any]]:
+        """The student's row in each of ``lessons`` (the ones that started), for them or their admins."""
+        code = code.upper()
+        student = await self._directory.student(code)
+        if not _may_read_student(claims, code, student):
+            raise PermissionDenied("a student's attendance is readable by the student and their school's admins")
+        rows = []
+        for lesson in lessons:
+            if lesson.started_at is None:
+                continue
+            row = (await self.compute(lesson)).attendance.student(code)
+            if row is not None:
+                rows.append({"lesson": lesson.id, "title": lesson.title, "course": lesson.course,
+                             "school": lesson.school, **_row_json(row)})
+        return rows
+
+    # --- correcting -----------------------------------------------------------------------------
+
+    async def override(self, claims: Claims, lesson_id: str, body: Mapping[str, Any],
+                       key: str | None) -> tuple[OverrideRecord, bool]:
+        """An admin of the lesson's school sets a student's status, with a reason."""
+        unknown = set(body) - {"student", "status", "reason"}
+        if unknown:
+            raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))}")
+        lesson = await self._lessons.get(lesson_id)
+        if claims.role is not Role.ADMIN or claims.school != lesson.school or not covers_lesson(claims, lesson.id):
+            raise PermissionDenied("only an admin of the lesson's school overrides its attendance")
+        student = _text(body, "student", 64).upper()
+        try:
+            status = Status(body.get("status"))
+        except ValueError:
+            raise ValidationError(f"status must be one of {', '.join(s.value for s in Status)}") from None
+        override = Override(student=student, status=status, reason=_text(body, "reason", MAX_REASON_CHARS),
+                            author=claims.subject, at=self._clock())
+        view = await self.compute(lesson)
+        apply_overrides(view.attendance, [override])  # refuses a student who is not in the lesson
+        record, created = await self._db.transact(add_override_in, _key(key), lesson.id, override, claims.school)
+        if created:
+            await self._corrected(lesson)
+        return record, created
+
+    async def excuse(self, claims: Claims, lesson_id: str, body: Mapping[str, Any],
+                     key: str | None) -> tuple[ExcuseRecord, bool]:
+        """Excuse a student for the lesson, or a classroom's outage between two times."""
+        unknown = set(body) - {"student", "classroom", "start", "end", "reason"}
+        if unknown:
+            raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))}")
+        lesson = await self._lessons.get(lesson_id)
+        excuse = _excuse_of(body)
+        await self._check_excuser(claims, lesson, excuse)
+        record, created = await self._db.transact(add_excuse_in, _key(key), lesson.id, excuse, claims.subject,
+                                                  claims.school, self._clock())
+        if created:
+            await self._corrected(lesson)
+        return record, created
+
+    async def corrections(self, claims: Claims, lesson_id: str) -> dict[str, Any]:
+        """The audit trail of a lesson's overrides and excuses."""
+        lesson = await self._lessons.get(lesson_id)
+        _check_reader(claims, lesson)
+        if not _sees_everything(claims, lesson):
+            raise PermissionDenied("the corrections of a lesson are read by its teacher and its school's admins")
+        _events, overrides, excuses = await self._db.transact(_inputs, lesson.id)
+        return {"overrides": [r.to_json() for r in overrides], "excuses": [r.to_json() for r in excuses]}
+
+    async def _corrected(self, lesson: Lesson) -> None:
+        if lesson.state is LessonState.ENDED:
+            for listener in self.on_corrected:
+                await listener(lesson.id)
+
+    async def _check_excuser(self, claims: Claims, lesson: Lesson, excuse: Excuse) -> None:
+        if claims.role is not Role.ADMIN or not covers_lesson(claims, lesson.id):
+            raise PermissionDenied("only admins excuse attendance")
+        if claims.school == lesson.school:
+            return
+        if excuse.student:
+            student = await self._directory.student(excuse.student)
+            if student is not None and student.school == claims.school:
+                return
+        elif await self._directory.classroom_school(excuse.classroom) == claims.school:
+            return
+        raise PermissionDenied("admins excuse their own school's students and classrooms, or anyone in their "
+                               "school's lessons")
+
+
+def _excuse_of(body: Mapping[str, Any]) -> Excuse:
+    reason = _text(body, "reason", MAX_REASON_CHARS)
+    student, classroom = body.get("student"), body.get("classroom")
+    start, end = _optional_time(body, "start"), _optional_time(body, "end")
+    if isinstance(student, str) and student.strip() and classroom is None and start is None and end is None:
+        return Excuse(reason=reason, student=student.strip().upper())
+    if isinstance(classroom, str) and classroom.strip() and student is None:
+        if start is None or end is None or end <= start:
+            raise ValidationError("a classroom's outage is excused between a start and a later end")
+        return Excuse(reason=reason, classroom=classroom.strip(), start=start, end=end)
+    raise ValidationError("excuse either a student (for the whole lesson) or a classroom's outage (start, end)")
+
+
+def _sees_everything(claims: Claims, lesson: Lesson) -> bool:
+    return (claims.role is Role.ADMIN and claims.school == lesson.school) or (
+        claims.role is Role.TEACHER and claims.subject == lesson.teacher)
+
+
+def _check_reader(claims: Claims, lesson: Lesson) -> None:
+    if claims.role not in (Role.ADMIN, Role.TEACHER) or not covers_lesson(claims, lesson.id):
+        raise PermissionDenied("a lesson's attendance is read by its teacher and by admins")
+    if claims.role is Role.TEACHER and claims.subject != lesson.teacher:
+        raise PermissionDenied("only the lesson's own teacher reads its attendance")
+
+
+def _may_read_student(claims: Claims, code: str, student: RosterStudent | None) -> bool:
+    if claims.role is Role.STUDENT:
+        return claims.subject.upper() == code
+    return claims.role is Role.ADMIN and student is not None and student.school == claims.school
+
+
+def _narrowed(attendance: LessonAttendance, students: tuple[StudentAttendance, ...],
+              classrooms: set[str]) -> LessonAttendance:
+    kept = tuple(c for c in attendance.classrooms if c.classroom in classrooms)
+    return dataclasses.replace(attendance, students=students, classrooms=kept)
+
+
+def _row_json(row: StudentAttendance) -> dict[str, Any]:
+    return {
+        "status": row.status.value,
+        "computed_status": row.computed_status.value,
+        "minutes": round(row.seconds / 60.0, 2),
+        "share": round(row.share, 4),
+        "late": row.late,
+        "left_early": row.left_early,
+        "credit": row.credit,
+        "classrooms": list(row.classrooms),
+        "intervals": [{"start": i.start, "end": i.end} for i in row.intervals],
+    }

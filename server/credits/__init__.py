@@ -1,0 +1,1 @@
+"""The credit bank: postings from attendance, reversals, recognition across schools, accounts."""

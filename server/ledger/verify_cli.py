@@ -1,0 +1,144 @@
+"""``classroom ledger verify``: check the credit ledger's hash chain and its signed checkpoints.
+
+The credit database is SQLite ``DATA_DIR/credits.db`` unless ``--database-url`` (or
+``CLASSROOM_DATABASE_URL``) names a PostgreSQL database, whose ``classroom`` schema holds the
+ledger. The public key is read from ``DATA_DIR/ledger-signing.pub``.
+
+Exit status: 0 the ledger is intact, 1 a problem was found (the report names its seq and kind),
+2 a usage error (no database or ledger, no public key, a bad URL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from classroom.ledger.chain import VerifyReport
+from server.ledger.checkpoints import PUBLIC_KEY_FILE, CheckpointVerifier
+from server.ledger.store import CREDITS_DB_FILE, LEDGER_NAMESPACE, LedgerStore
+from server.settings import Settings
+from server.sql.database import Database, Tx, open_database
+
+__all__ = ["DATABASE_URL_ENV", "add_verify_arguments", "run_verify"]
+
+DATABASE_URL_ENV = "CLASSROOM_DATABASE_URL"
+
+_TABLES_EXIST = {
+    "sqlite": "SELECT COUNT(*) = 2 FROM sqlite_master WHERE type = 'table' "
+    "AND name IN ('ledger_entries', 'ledger_checkpoints')",
+    "postgresql": "SELECT to_regclass('ledger_entries') IS NOT NULL AND to_regclass('ledger_checkpoints') IS NOT NULL",
+}
+
+
+class UsageError(Exception):
+    """The command cannot run as asked (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class _Target:
+    url: str | None
+    sqlite_path: Path
+    namespace: str
+    public_key: Path
+
+    @property
+    def label(self) -> str:
+        if self.url:
+            return f"postgresql schema {self.namespace}"
+        return f"sqlite {self.sqlite_path}"
+
+
+def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``classroom ledger verify``."""
+    parser.add_argument("--data-dir", type=Path, help="state directory (CLASSROOM_DATA_DIR)")
+    parser.add_argument(
+        "--database-url", help=f"postgresql://... ({DATABASE_URL_ENV}); default SQLite {CREDITS_DB_FILE}"
+    )
+    parser.add_argument("--namespace", default=LEDGER_NAMESPACE, help="PostgreSQL schema holding the ledger")
+    parser.add_argument("--public-key", type=Path, help=f"PEM public key (default DATA_DIR/{PUBLIC_KEY_FILE})")
+    parser.add_argument(
+        "--every-signature", action="store_true", help="check every checkpoint's signature, not only the deciding ones"
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """Verify and print the report; 0 intact, 1 problem found, 2 usage error."""
+    try:
+        target = _target(args)
+        verifier = _verifier(target.public_key)
+        report = asyncio.run(_verify(target, verifier, args.every_signature))
+    except UsageError as exc:
+        print(f"classroom ledger verify: error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(_as_json(report, target, verifier), indent=2) if args.json else _as_text(report, target, verifier))
+    return 0 if report.ok else 1
+
+
+def _target(args: argparse.Namespace) -> _Target:
+    data_dir = Settings.from_env(os.environ, data_dir=args.data_dir).data_dir
+    url = args.database_url or os.environ.get(DATABASE_URL_ENV) or None
+    target = _Target(url, data_dir / CREDITS_DB_FILE, args.namespace, args.public_key or data_dir / PUBLIC_KEY_FILE)
+    if url is None and not target.sqlite_path.is_file():
+        raise UsageError(f"no credit database at {target.sqlite_path} (give --data-dir or --database-url)")
+    return target
+
+
+def _verifier(path: Path) -> CheckpointVerifier:
+    try:
+        return CheckpointVerifier.load(path)
+    except FileNotFoundError:
+        raise UsageError(f"no ledger public key at {path} (give --public-key)") from None
+    except ValueError as exc:
+        raise UsageError(f"{path}: not an Ed25519 public key in PEM form ({exc})") from None
+
+
+async def _verify(target: _Target, verifier: CheckpointVerifier, every_signature: bool) -> VerifyReport:
+    db = await _open(target)
+    try:
+        if not await db.transact(_tables_exist):
+            raise UsageError(f"{target.label} holds no ledger tables")
+        return await LedgerStore(db, None).verify(verifier, every_signature=every_signature)
+    finally:
+        await db.close()
+
+
+async def _open(target: _Target) -> Database:
+    import psycopg
+
+    try:
+        db = open_database(target.url, target.sqlite_path, "", name="ledger-verify", namespace=target.namespace)
+        await db.open()
+    except (ValueError, OSError, psycopg.Error) as exc:
+        raise UsageError(f"cannot open {target.label}: {exc}") from None
+    return db
+
+
+def _tables_exist(tx: Tx) -> bool:
+    row = tx.one(_TABLES_EXIST[tx.dialect])
+    return bool(row and row[0])
+
+
+def _as_json(report: VerifyReport, target: _Target, verifier: CheckpointVerifier) -> dict[str, Any]:
+    return {"database": target.label, "key_id": verifier.key_id, **report.to_json()}
+
+
+def _as_text(report: VerifyReport, target: _Target, verifier: CheckpointVerifier) -> str:
+    signed = f"seq {report.signed_seq}" if report.signed_seq else "nothing"
+    lines = [
+        f"ledger       {target.label}",
+        f"entries      {report.entries}",
+        f"checkpoints  {report.checkpoints} (key {verifier.key_id}); signed up to {signed}",
+        f"head         seq {report.head_seq} hash {report.head_hash}",
+        f"result       {'intact' if report.ok else 'TAMPERED'}",
+    ]
+    if report.problem is not None:
+        problem = report.problem
+        lines.append(f"problem      seq {problem.seq} {problem.kind}: {problem.message}")
+    return "\n".join(lines)

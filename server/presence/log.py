@@ -1,0 +1,231 @@
+"""The presence log: every presence event appended once, never edited, keyed for idempotency.
+
+Writers hand batches to :meth:`PresenceLog.append` and await the outcome; one writer task commits
+everything queued so far in one transaction (group commit), so thousands of events per second
+cost a few fsyncs. The same key with the same content answers ``"exists"``; the same key with
+other content fails that batch alone with :class:`EventKeyConflict` (other batches of the same
+commit are unaffected).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from classroom.attendance import PresenceEvent, PresenceKind
+from classroom.errors import Conflict, ValidationError
+from server.sql.database import Database, Tx
+
+__all__ = ["MAX_KEY_CHARS", "PRESENCE_SCHEMA", "EventKeyConflict", "PresenceLog", "events_in"]
+
+log = logging.getLogger(__name__)
+
+MAX_KEY_CHARS = 200
+MAX_QUEUED_BATCHES = 10_000
+
+PRESENCE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS presence_events (
+    id {serial},
+    key TEXT NOT NULL UNIQUE,
+    lesson TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at {real} NOT NULL,
+    classroom TEXT NOT NULL,
+    session TEXT NOT NULL,
+    student TEXT NOT NULL,
+    source TEXT NOT NULL,
+    rollcall TEXT NOT NULL,
+    author TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS presence_events_by_lesson ON presence_events (lesson, id);
+"""
+
+_COLUMNS = "key, lesson, kind, at, classroom, session, student, source, rollcall, author"
+_INSERT = f"INSERT INTO presence_events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_KEY_CHUNK = 500
+
+
+class EventKeyConflict(Conflict):
+    """An idempotency key was reused for different content."""
+
+
+@dataclass
+class _Batch:
+    rows: list[tuple[object, ...]]
+    done: asyncio.Future[list[str]]
+
+
+@dataclass
+class _Outcome:
+    results: dict[int, list[str] | Exception] = field(default_factory=dict)
+
+
+def _row(event: PresenceEvent, author: str) -> tuple[object, ...]:
+    if not event.key or len(event.key) > MAX_KEY_CHARS:
+        raise ValidationError(f"an event key is 1 to {MAX_KEY_CHARS} characters")
+    return (event.key, event.lesson, event.kind.value, float(event.at), event.classroom, event.session,
+            event.student, event.source, event.rollcall, author)
+
+
+def _existing(tx: Tx, keys: Sequence[str]) -> dict[str, tuple[object, ...]]:
+    found: dict[str, tuple[object, ...]] = {}
+    for start in range(0, len(keys), _KEY_CHUNK):
+        chunk = keys[start:start + _KEY_CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        for row in tx.all(f"SELECT {_COLUMNS} FROM presence_events WHERE key IN ({marks})", chunk):
+            found[row[0]] = tuple(row)
+    return found
+
+
+_CONTENT = (0, 1, 2, 4, 5, 6, 7, 8)
+"""Columns that make an event's content: not its time (a retry arrives later) nor its author."""
+
+
+def _same(stored: tuple[object, ...], row: tuple[object, ...]) -> bool:
+    return all(stored[i] == row[i] for i in _CONTENT)
+
+
+def _write_batches(tx: Tx, batches: Sequence[list[tuple[object, ...]]]) -> _Outcome:
+    """Insert what is new; per batch, "created"/"exists" for each row or the conflict."""
+    existing = _existing(tx, sorted({str(row[0]) for rows in batches for row in rows}))
+    outcome, fresh = _Outcome(), []
+    for index, rows in enumerate(batches):
+        results: list[str] = []
+        staged: dict[str, tuple[object, ...]] = {}
+        for row in rows:
+            key = str(row[0])
+            before = existing.get(key) or staged.get(key)
+            if before is not None and not _same(before, row):
+                outcome.results[index] = EventKeyConflict(f"event key {key!r} was used for a different event")
+                break
+            results.append("exists" if before is not None else "created")
+            staged.setdefault(key, row)
+        else:
+            new = [row for key, row in staged.items() if key not in existing]
+            fresh.extend(new)
+            existing.update((str(row[0]), row) for row in new)
+            outcome.results[index] = results
+    tx.executemany(_INSERT, fresh)
+    return outcome
+
+
+def events_in(tx: Tx, lesson: str) -> list[PresenceEvent]:
+    rows = tx.all(f"SELECT {_COLUMNS} FROM presence_events WHERE lesson = ? ORDER BY id", (lesson,))
+    return [
+        PresenceEvent(key=r[0], lesson=r[1], kind=PresenceKind(r[2]), at=float(r[3]), classroom=r[4], session=r[5],
+                      student=r[6], source=r[7], rollcall=r[8])
+        for r in rows
+    ]
+
+
+def _key_in(tx: Tx, key: str) -> PresenceEvent | None:
+    row = tx.one(f"SELECT {_COLUMNS} FROM presence_events WHERE key = ?", (key,))
+    if row is None:
+        return None
+    return PresenceEvent(key=row[0], lesson=row[1], kind=PresenceKind(row[2]), at=float(row[3]), classroom=row[4],
+                         session=row[5], student=row[6], source=row[7], rollcall=row[8])
+
+
+class PresenceLog:
+    """Append-only presence events of every lesson, with group commit."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._queue: list[_Batch] = []
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._writer(), name="presence-log")
+
+    async def close(self) -> None:
+        """Commit what is queued, then stop the writer."""
+        await self.flush()
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def append(self, events: Sequence[PresenceEvent], author: str) -> list[str]:
+        """Durably append ``events``; per event ``"created"`` or ``"exists"``.
+
+        Raises ValidationError for a bad key and EventKeyConflict when a key was used for other
+        content; then nothing of this call is written.
+        """
+        if not events:
+            return []
+        rows = [_row(event, author) for event in events]
+        return await self._submit(rows)
+
+    def submit(self, events: Sequence[PresenceEvent], author: str) -> asyncio.Future[list[str]]:
+        """Queue ``events`` without waiting (the writer owns them); the future tells the outcome."""
+        future = self._enqueue([_row(event, author) for event in events])
+        future.add_done_callback(_log_failure)
+        return future
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is committed."""
+        while self._queue or not self._idle.is_set():
+            await self._idle.wait()
+            if self._queue:
+                await asyncio.sleep(0)
+
+    async def events(self, lesson: str) -> list[PresenceEvent]:
+        """Every event of ``lesson`` in append order."""
+        await self.flush()
+        return await self.db.transact(events_in, lesson)
+
+    async def event(self, key: str) -> PresenceEvent | None:
+        return await self.db.transact(_key_in, key)
+
+    async def _submit(self, rows: list[tuple[object, ...]]) -> list[str]:
+        return await self._enqueue(rows)
+
+    def _enqueue(self, rows: list[tuple[object, ...]]) -> asyncio.Future[list[str]]:
+        if self._task is None:
+            raise RuntimeError("the presence log is not started")
+        if len(self._queue) >= MAX_QUEUED_BATCHES:
+            raise Conflict("the presence log is saturated; retry shortly")
+        future: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Batch(rows, future))
+        self._idle.clear()
+        self._wake.set()
+        return future
+
+    async def _writer(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batches, self._queue = self._queue, []
+            if batches:
+                await self._commit(batches)
+            if not self._queue:
+                self._idle.set()
+
+    async def _commit(self, batches: list[_Batch]) -> None:
+        try:
+            outcome = await self.db.transact(_write_batches, [batch.rows for batch in batches])
+        except Exception as exc:  # the database refused the whole commit: every waiter learns it
+            log.exception("presence events not written batches=%d", len(batches))
+            for batch in batches:
+                if not batch.done.done():
+                    batch.done.set_exception(exc)
+            return
+        for index, batch in enumerate(batches):
+            result = outcome.results[index]
+            if batch.done.done():
+                continue
+            if isinstance(result, Exception):
+                batch.done.set_exception(result)
+            else:
+                batch.done.set_result(result)
+
+
+def _log_failure(future: asyncio.Future[list[str]]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("presence events lost: %s", future.exception())
