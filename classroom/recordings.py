@@ -13,9 +13,10 @@ Access (``can_replay``), every token's lesson scope being a restriction for ever
   lesson their token's scope covers (``"*"``, or that lesson);
 - students and classrooms replay a recording when their token is scoped to exactly that
   recording's lesson (a lesson-scoped token may come from another school: the western
-  classrooms and their students attend eastern lessons), or when their token covers every
-  lesson (``"*"``) and they belong to the recording's school. Enrolment (which students took
-  which lesson) arrives with the attendance issue and will narrow the ``"*"`` case.
+  classrooms and their students attend eastern lessons); with a token for every lesson
+  (``"*"``), a student replays the lessons of the courses they are enrolled in and the lessons
+  they or their classroom attended, and a classroom the lessons it attended and those of its
+  own school (its ``Reach``, read from the directory and the presence events).
 
 Adding a chapter is for the lesson's own teacher; deleting a recording is for the admins of
 its school.
@@ -28,7 +29,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from classroom.access import ANY_LESSON, Claims, covers_lesson
+from classroom.access import Claims, covers_lesson
 from classroom.errors import Conflict, ValidationError
 from classroom.roles import Role
 
@@ -42,6 +43,7 @@ __all__ = [
     "can_add_chapter",
     "can_delete",
     "can_replay",
+    "Reach",
     "new_chapter",
     "with_chapter",
 ]
@@ -136,16 +138,27 @@ class Recording:
         }
 
 
-def can_replay(claims: Claims, recording: Recording) -> bool:
+@dataclass(frozen=True)
+class Reach:
+    """What a student or classroom took part in: enrolled courses and attended lessons."""
+
+    courses: frozenset[str] = frozenset()
+    lessons: frozenset[str] = frozenset()
+
+
+def can_replay(claims: Claims, recording: Recording, reach: Reach = Reach()) -> bool:
     """Who may list, watch and read the timeline of a recording (see the module docstring)."""
     if not covers_lesson(claims, recording.lesson_id):
         return False
     if claims.role in (Role.TEACHER, Role.ADMIN):
         return claims.school == recording.school
-    if claims.role in (Role.STUDENT, Role.CLASSROOM):
-        return claims.lesson == recording.lesson_id or (
-            claims.lesson == ANY_LESSON and claims.school == recording.school
-        )
+    if claims.lesson == recording.lesson_id:
+        return claims.role in (Role.STUDENT, Role.CLASSROOM)
+    attended = recording.lesson_id in reach.lessons
+    if claims.role is Role.STUDENT:
+        return attended or (recording.course is not None and recording.course in reach.courses)
+    if claims.role is Role.CLASSROOM:
+        return attended or claims.school == recording.school
     return False
 
 

@@ -26,6 +26,7 @@ from server.attendance.service import Attendance
 from server.attendance.store import ATTENDANCE_SCHEMA
 from server.credits.bank import CreditBank
 from server.credits.directory_port import DirectoryPort
+from server.credits.replay_reach import ReplayReach
 from server.credits.tables import CREDITS_SCHEMA
 from server.directory.service import Directory
 from server.directory.store import DIRECTORY_SCHEMA, DirectoryStore
@@ -68,8 +69,6 @@ RECORDINGS_DB_FILE = "recordings.db"
 RECORDINGS_DIR = "recordings"
 """Media files of recordings, under the data dir; a Track's ``file`` is relative to it."""
 
-CREDITS_NAMESPACE = "classroom"
-"""The PostgreSQL schema holding the credit bank's tables."""
 CREDITS_SCHEMA_SQL = DIRECTORY_SCHEMA + PRESENCE_SCHEMA + ATTENDANCE_SCHEMA + LEDGER_SCHEMA + CREDITS_SCHEMA
 
 ROUTE_LISTS: tuple[Sequence[BaseRoute], ...] = (
@@ -109,7 +108,7 @@ def _components(settings: Settings, clock: Callable[[], float]) -> Components:
     engine = MediaEngine()
     training_log = SqliteEventLog(settings.data_dir / TRAINING_LOG_FILE)
     credits_db = open_database(settings.database_url, settings.data_dir / CREDITS_DB_FILE, CREDITS_SCHEMA_SQL,
-                               name="credits-db", namespace=CREDITS_NAMESPACE)
+                               name="credits-db", namespace=settings.database_schema)
     directory_store = DirectoryStore(credits_db)
     people = DirectoryPort(directory_store, credits_db)
     presence_log = PresenceLog(credits_db)
@@ -133,7 +132,8 @@ def _components(settings: Settings, clock: Callable[[], float]) -> Components:
         training_log=training_log,
         recordings=recordings,
         lesson_timeline=lesson_timeline,
-        replay=Replay(recordings, lesson_timeline, store, settings.data_dir / RECORDINGS_DIR),
+        replay=Replay(recordings, lesson_timeline, store, settings.data_dir / RECORDINGS_DIR,
+                      ReplayReach(credits_db)),
         live_recordings=LiveRecordings(engine, lessons, recordings, settings.data_dir / RECORDINGS_DIR,
                                        rooms.tell_teacher),
         credits_db=credits_db,

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 from classroom.access import ANY_LESSON, Claims
 from classroom.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from classroom.recordings import (
+    Reach,
     Recording,
     RecordingStatus,
     Track,
@@ -32,7 +33,10 @@ from server.lesson_store import LessonStore
 from server.lesson_timeline import TIMELINE_KINDS, SqliteLessonTimeline, TimelineEvent
 from server.recording_store import RecordingStore
 
-__all__ = ["CHAPTER_FIELDS", "MAX_TIMELINE_EVENTS", "Media", "Replay", "StateAt"]
+__all__ = ["CHAPTER_FIELDS", "MAX_TIMELINE_EVENTS", "Media", "ReachOf", "Replay", "StateAt"]
+
+ReachOf = Callable[[Claims], Awaitable[Reach]]
+"""The courses and lessons a student or classroom took part in (from the credit bank's records)."""
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +67,18 @@ class Replay:
     """Lists, serves, annotates and deletes recordings for the callers allowed to."""
 
     def __init__(self, recordings: RecordingStore, timeline: SqliteLessonTimeline, lessons: LessonStore,
-                 media_root: Path) -> None:
+                 media_root: Path, reach: ReachOf | None = None) -> None:
         self.recordings = recordings
         self.timeline = timeline
         self.lessons = lessons
         self.media_root = Path(media_root)
+        self._reach = reach
+
+    async def reach(self, claims: Claims) -> Reach:
+        """What the caller took part in (students and classrooms with an all-lessons token)."""
+        if self._reach is None or claims.role not in (Role.STUDENT, Role.CLASSROOM) or claims.lesson != ANY_LESSON:
+            return Reach()
+        return await self._reach(claims)
 
     async def list(
         self,
@@ -82,15 +93,16 @@ class Replay:
         scoped = claims.lesson != ANY_LESSON
         if scoped and lesson_id is not None and lesson_id != claims.lesson:
             return []
-        school = None if scoped and claims.role in (Role.STUDENT, Role.CLASSROOM) else claims.school
+        school = None if claims.role in (Role.STUDENT, Role.CLASSROOM) else claims.school
         found = await self.recordings.list(school=school, lesson_id=claims.lesson if scoped else lesson_id,
                                            course=course, since=since, until=until)
-        return [recording for recording in found if can_replay(claims, recording)]
+        reach = await self.reach(claims)
+        return [recording for recording in found if can_replay(claims, recording, reach)]
 
     async def get(self, claims: Claims, recording_id: str) -> Recording:
         """NotFound for an unknown id; PermissionDenied when the caller may not replay it."""
         recording = await self.recordings.get(recording_id)
-        if not can_replay(claims, recording):
+        if not can_replay(claims, recording, await self.reach(claims)):
             raise PermissionDenied(f"token may not replay recording {recording_id}")
         return recording
 

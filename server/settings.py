@@ -10,6 +10,7 @@ PASS (``%3A``, ``%40``, ``%2C``). STUN URLs carry no credentials.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,13 @@ def _database_url(text: str) -> str:
     return url
 
 
+def _schema_name(text: str) -> str:
+    name = text.strip()
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise ValueError("must be a lower-case SQL identifier")
+    return name
+
+
 def _attendance_policy(text: str) -> str:
     version = text.strip()
     if version not in POLICIES:
@@ -120,6 +128,7 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "log_level": ("CLASSROOM_LOG_LEVEL", _log_level),
     "public_url": ("CLASSROOM_PUBLIC_URL", lambda text: text.strip() or None),
     "database_url": ("CLASSROOM_DATABASE_URL", lambda text: _database_url(text) or None),
+    "database_schema": ("CLASSROOM_DATABASE_SCHEMA", lambda text: _schema_name(text)),
     "level_thresholds": ("CLASSROOM_LEVEL_THRESHOLDS", lambda text: Thresholds.parse(text).to_text()),
     "attendance_policy": ("CLASSROOM_ATTENDANCE_POLICY", _attendance_policy),
 }
@@ -147,6 +156,8 @@ class Settings:
     public_url: str | None = None
     database_url: str | None = None
     """PostgreSQL for the credit bank when several nodes share it; unset: SQLite in the data dir."""
+    database_schema: str = "classroom"
+    """The PostgreSQL schema (namespace) of the credit bank's tables."""
     level_thresholds: str = DEFAULT_THRESHOLDS.to_text()
     attendance_policy: str = CURRENT_POLICY
 
@@ -159,6 +170,7 @@ class Settings:
             "log_level": _log_level,
             "ice_servers": lambda v: [parse_ice_server(url) for url in v],
             "database_url": lambda v: v is None or _database_url(v),
+            "database_schema": _schema_name,
             "level_thresholds": Thresholds.parse,
             "attendance_policy": _attendance_policy,
         }

@@ -41,8 +41,9 @@ from server.attendance.store import (
     excuses_in,
     overrides_in,
 )
+from server.directory.store import courses_of_in
 from server.lessons_service import Lessons
-from server.presence.log import PresenceLog, events_in
+from server.presence.log import PresenceLog, events_in, lessons_of_student_in
 from server.presence.service import RosterStudent
 from server.sql.database import Database, Tx
 
@@ -86,6 +87,11 @@ class LessonView:
 
 def _inputs(tx: Tx, lesson: str) -> tuple[list[Any], list[OverrideRecord], list[ExcuseRecord]]:
     return events_in(tx, lesson), overrides_in(tx, lesson), excuses_in(tx, lesson)
+
+
+def _lessons_of_student_in(tx: Tx, code: str) -> tuple[set[str], set[str]]:
+    """(courses the student is enrolled in, lessons with events naming them)."""
+    return set(courses_of_in(tx, code)), set(lessons_of_student_in(tx, code))
 
 
 def _window(lesson: Lesson, now: float) -> Interval:
@@ -173,9 +179,10 @@ class Attendance:
         student = await self._directory.student(code)
         if not _may_read_student(claims, code, student):
             raise PermissionDenied("a student's attendance is readable by the student and their school's admins")
+        courses, attended = await self._db.transact(_lessons_of_student_in, code)
         rows = []
         for lesson in lessons:
-            if lesson.started_at is None:
+            if lesson.started_at is None or not (lesson.course in courses or lesson.id in attended):
                 continue
             row = (await self.compute(lesson)).attendance.student(code)
             if row is not None:

@@ -25,6 +25,7 @@ __all__ = [
     "classroom_in",
     "classrooms_in",
     "course_in",
+    "courses_of_in",
     "courses_in",
     "enrol_in",
     "enrolled_students_in",
@@ -161,6 +162,11 @@ def enrolled_students_in(tx: Tx, course: str) -> list[Student]:
         (course,),
     )
     return [Student(*row) for row in rows]
+
+
+def courses_of_in(tx: Tx, code: str) -> list[str]:
+    """Ids of the courses ``code`` is enrolled in."""
+    return [row[0] for row in tx.all("SELECT course FROM enrolments WHERE student = ? ORDER BY course", (code,))]
 
 
 def is_enrolled_in(tx: Tx, course: str, code: str) -> bool:

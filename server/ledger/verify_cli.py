@@ -60,7 +60,8 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--database-url", help=f"postgresql://... ({DATABASE_URL_ENV}); default SQLite {CREDITS_DB_FILE}"
     )
-    parser.add_argument("--namespace", default=LEDGER_NAMESPACE, help="PostgreSQL schema holding the ledger")
+    parser.add_argument("--namespace", default=os.environ.get("CLASSROOM_DATABASE_SCHEMA", LEDGER_NAMESPACE),
+                        help="PostgreSQL schema holding the ledger (CLASSROOM_DATABASE_SCHEMA)")
     parser.add_argument("--public-key", type=Path, help=f"PEM public key (default DATA_DIR/{PUBLIC_KEY_FILE})")
     parser.add_argument(
         "--every-signature", action="store_true", help="check every checkpoint's signature, not only the deciding ones"

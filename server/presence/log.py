@@ -18,7 +18,7 @@ from classroom.attendance import PresenceEvent, PresenceKind
 from classroom.errors import Conflict, ValidationError
 from server.sql.database import Database, Tx
 
-__all__ = ["MAX_KEY_CHARS", "PRESENCE_SCHEMA", "EventKeyConflict", "PresenceLog", "events_in"]
+__all__ = ["MAX_KEY_CHARS", "PRESENCE_SCHEMA", "EventKeyConflict", "PresenceLog", "events_in", "lessons_of_student_in"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS presence_events (
     author TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS presence_events_by_lesson ON presence_events (lesson, id);
+CREATE INDEX IF NOT EXISTS presence_events_by_student ON presence_events (student, lesson);
 """
 
 _COLUMNS = "key, lesson, kind, at, classroom, session, student, source, rollcall, author"
@@ -118,6 +119,11 @@ def events_in(tx: Tx, lesson: str) -> list[PresenceEvent]:
                       student=r[6], source=r[7], rollcall=r[8])
         for r in rows
     ]
+
+
+def lessons_of_student_in(tx: Tx, student: str) -> list[str]:
+    """Lessons with presence events naming ``student``."""
+    return [row[0] for row in tx.all("SELECT DISTINCT lesson FROM presence_events WHERE student = ?", (student,))]
 
 
 def _key_in(tx: Tx, key: str) -> PresenceEvent | None:

@@ -44,7 +44,11 @@ async def open_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     yield open_one
     for db in opened:
         await db.close()
-    if namespaces:
-        with psycopg.connect(postgres_url(), autocommit=True) as conn:
-            for namespace in namespaces:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{namespace}" CASCADE')  # type: ignore[call-overload]
+    for namespace in namespaces:
+        drop_schema(namespace)
+
+
+def drop_schema(namespace: str) -> None:
+    """Drop a test's PostgreSQL schema and everything in it."""
+    with psycopg.connect(postgres_url(), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{namespace}" CASCADE'.encode())

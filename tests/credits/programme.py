@@ -6,6 +6,7 @@ nujiang-2 with students NJ-0001.. ; east has classroom east-lab with student EA-
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from classroom.roles import Role
 from server.app import create_app
 from server.settings import Settings
 from tests.conftest import Tokens
+from tests.credits.conftest import drop_schema, postgres_url
 
 T0 = 1_800_000_000.0
 COURSE = "mould-101"
@@ -129,16 +131,24 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-async def programme(tmp_path: Any, clock: Clock) -> AsyncIterator[Programme]:
-    settings = Settings(data_dir=tmp_path / "var", level_thresholds="iron=2,bronze=4,silver=6,gold=8")
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def programme(request: pytest.FixtureRequest, tmp_path: Any, clock: Clock) -> AsyncIterator[Programme]:
+    """The whole programme on the embedded SQLite database, and again on a real PostgreSQL."""
+    engine = {}
+    if request.param == "postgresql":
+        engine = {"database_url": postgres_url(), "database_schema": f"t_{secrets.token_hex(6)}"}
+    settings = Settings(data_dir=tmp_path / "var", level_thresholds="iron=2,bronze=4,silver=6,gold=8", **engine)
     app = create_app(settings, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            p = Programme(app, client, Tokens(app.state.tokens), clock)
-            await _set_up(p)
-            yield p
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                p = Programme(app, client, Tokens(app.state.tokens), clock)
+                await _set_up(p)
+                yield p
+    finally:
+        if engine:
+            drop_schema(engine["database_schema"])
 
 
 __all__ = ["COURSE", "EAST_ROOM", "EAST_STUDENT", "WEST_2_STUDENTS", "WEST_ROOM", "WEST_ROOM_2", "WEST_STUDENTS",

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import sys
 from typing import Any
 
+import psycopg
 import pytest
 
 from tests.credits.programme import (  # noqa: F401  (fixtures)
@@ -192,3 +196,34 @@ async def test_the_signed_checkpoint_covers_the_head(p: Programme) -> None:
 async def test_bad_ledger_paths_are_refused(p: Programme, path: str) -> None:
     response = await p.client.post(path, headers=p.admin("east"), json={"reason": "r"})
     assert response.status_code in (400, 404)
+
+
+async def verify(args: list[str]) -> tuple[int, str]:
+    """``classroom ledger verify`` as an admin runs it: another process."""
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "server", "ledger", "verify", *args,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode()
+
+
+async def test_verify_finds_an_amount_edited_behind_the_servers_back(p: Programme) -> None:
+    await taught(p)
+    settings = p.app.state.settings
+    args = ["--data-dir", str(settings.data_dir)]
+    if settings.database_url:
+        args += ["--database-url", settings.database_url, "--namespace", settings.database_schema]
+    code, out = await verify(args)
+    assert code == 0, out
+    forged = "UPDATE ledger_entries SET amount = 2000 WHERE seq = 1"
+    if settings.database_url:
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            conn.execute(f'SET search_path TO "{settings.database_schema}"'.encode())
+            conn.execute(forged.encode())
+    else:
+        with sqlite3.connect(settings.data_dir / "credits.db") as conn:
+            conn.execute(forged)
+    code, out = await verify(args)
+    assert code == 1 and "changed" in out and "seq 1" in out, out
+    # the server shows the forged amount; the ledger says it cannot be trusted
+    assert (await p.credits(EAST_STUDENT, school="east"))["earned"] == "20.00"

@@ -25,7 +25,7 @@ async def media(app: Starlette) -> bytes:
 
 async def test_whole_file_is_served_with_accept_ranges(client: httpx.AsyncClient, tokens: Tokens,
                                                        media: bytes) -> None:
-    response = await client.get(CAMERA, headers=tokens.student())
+    response = await client.get(CAMERA, headers=tokens.student(lesson="L1"))
     assert response.status_code == 200
     assert response.content == media
     assert response.headers["accept-ranges"] == "bytes"
@@ -36,7 +36,7 @@ async def test_whole_file_is_served_with_accept_ranges(client: httpx.AsyncClient
 
 
 async def test_audio_track_gets_an_audio_type(client: httpx.AsyncClient, tokens: Tokens, media: bytes) -> None:
-    response = await client.get("/api/recordings/R1/media/teacher/mic", headers=tokens.student())
+    response = await client.get("/api/recordings/R1/media/teacher/mic", headers=tokens.student(lesson="L1"))
     assert response.status_code == 200
     assert response.headers["content-type"] == "audio/webm"
 
@@ -53,7 +53,7 @@ async def test_audio_track_gets_an_audio_type(client: httpx.AsyncClient, tokens:
 async def test_single_range_is_206_with_exact_content_range(client: httpx.AsyncClient, tokens: Tokens,
                                                             media: bytes, header: str, start: int,
                                                             end: int) -> None:
-    response = await client.get(CAMERA, headers={**tokens.student(), "Range": header})
+    response = await client.get(CAMERA, headers={**tokens.student(lesson="L1"), "Range": header})
     assert response.status_code == 206
     assert response.headers["content-range"] == f"bytes {start}-{end}/{MEDIA_BYTES}"
     assert response.headers["content-length"] == str(end - start + 1)
@@ -62,7 +62,8 @@ async def test_single_range_is_206_with_exact_content_range(client: httpx.AsyncC
 
 
 async def test_multiple_ranges_are_a_multipart_206(client: httpx.AsyncClient, tokens: Tokens, media: bytes) -> None:
-    response = await client.get(CAMERA, headers={**tokens.student(), "Range": "bytes=0-9, 100000-100099, -20"})
+    ranges = "bytes=0-9, 100000-100099, -20"
+    response = await client.get(CAMERA, headers={**tokens.student(lesson="L1"), "Range": ranges})
     assert response.status_code == 206
     kind, _, boundary = response.headers["content-type"].partition("; boundary=")
     assert kind == "multipart/byteranges" and boundary
@@ -82,7 +83,7 @@ async def test_multiple_ranges_are_a_multipart_206(client: httpx.AsyncClient, to
 
 
 async def test_overlapping_ranges_are_merged(client: httpx.AsyncClient, tokens: Tokens, media: bytes) -> None:
-    response = await client.get(CAMERA, headers={**tokens.student(), "Range": "bytes=0-99, 50-149"})
+    response = await client.get(CAMERA, headers={**tokens.student(lesson="L1"), "Range": "bytes=0-99, 50-149"})
     assert response.status_code == 206
     assert response.headers["content-range"] == f"bytes 0-149/{MEDIA_BYTES}"
     assert response.content == media[:150]
@@ -92,45 +93,45 @@ async def test_overlapping_ranges_are_merged(client: httpx.AsyncClient, tokens: 
                                     "bytes=-0"])
 async def test_unsatisfiable_range_is_416(client: httpx.AsyncClient, tokens: Tokens, media: bytes,
                                           header: str) -> None:
-    response = await client.get(CAMERA, headers={**tokens.student(), "Range": header})
+    response = await client.get(CAMERA, headers={**tokens.student(lesson="L1"), "Range": header})
     assert response.status_code == 416
     assert response.headers["content-range"] == f"bytes */{MEDIA_BYTES}"
 
 
 async def test_malformed_range_is_400(client: httpx.AsyncClient, tokens: Tokens, media: bytes) -> None:
-    response = await client.get(CAMERA, headers={**tokens.student(), "Range": "pages=1-2"})
+    response = await client.get(CAMERA, headers={**tokens.student(lesson="L1"), "Range": "pages=1-2"})
     assert response.status_code == 400
 
 
 async def test_if_range_with_a_stale_validator_serves_the_whole_file(client: httpx.AsyncClient, tokens: Tokens,
                                                                      media: bytes) -> None:
-    etag = (await client.head(CAMERA, headers=tokens.student())).headers["etag"]
-    fresh = await client.get(CAMERA, headers={**tokens.student(), "Range": "bytes=0-9", "If-Range": etag})
+    etag = (await client.head(CAMERA, headers=tokens.student(lesson="L1"))).headers["etag"]
+    fresh = await client.get(CAMERA, headers={**tokens.student(lesson="L1"), "Range": "bytes=0-9", "If-Range": etag})
     assert fresh.status_code == 206 and fresh.content == media[:10]
-    stale = await client.get(CAMERA, headers={**tokens.student(), "Range": "bytes=0-9", "If-Range": '"old"'})
+    stale = await client.get(CAMERA, headers={**tokens.student(lesson="L1"), "Range": "bytes=0-9", "If-Range": '"old"'})
     assert stale.status_code == 200 and stale.content == media
 
 
 async def test_head_gives_the_length_without_a_body(client: httpx.AsyncClient, tokens: Tokens, media: bytes) -> None:
-    response = await client.head(CAMERA, headers=tokens.student())
+    response = await client.head(CAMERA, headers=tokens.student(lesson="L1"))
     assert response.status_code == 200
     assert response.headers["content-length"] == str(MEDIA_BYTES) and response.content == b""
 
 
 async def test_download_sets_an_attachment_disposition(client: httpx.AsyncClient, tokens: Tokens,
                                                        media: bytes) -> None:
-    response = await client.get(CAMERA + "?download=1", headers=tokens.student())
+    response = await client.get(CAMERA + "?download=1", headers=tokens.student(lesson="L1"))
     assert response.status_code == 200 and response.content == media
     assert response.headers["content-disposition"] == 'attachment; filename="Insert_moulding_R1-R1.webm"'
-    ranged = await client.get(CAMERA + "?download=1", headers={**tokens.student(), "Range": "bytes=10-19"})
+    ranged = await client.get(CAMERA + "?download=1", headers={**tokens.student(lesson="L1"), "Range": "bytes=10-19"})
     assert ranged.status_code == 206 and ranged.content == media[10:20]  # a resumable download
 
 
 async def test_metadata_download_url_is_the_teacher_track(client: httpx.AsyncClient, tokens: Tokens,
                                                           media: bytes) -> None:
-    meta = (await client.get("/api/recordings/R1", headers=tokens.student())).json()
+    meta = (await client.get("/api/recordings/R1", headers=tokens.student(lesson="L1"))).json()
     assert meta["download_url"] == CAMERA + "?download=1"
-    response = await client.get(meta["download_url"], headers=tokens.student())
+    response = await client.get(meta["download_url"], headers=tokens.student(lesson="L1"))
     assert response.content == media
     assert response.headers["content-disposition"].startswith("attachment;")
 
@@ -139,7 +140,8 @@ async def test_non_ascii_title_is_encoded_in_the_download_name(app: Starlette, c
                                                                tokens: Tokens) -> None:
     rec = dataclasses.replace(recording("R9"), title="注塑 / 模具")
     await seed(app, rec)
-    response = await client.get("/api/recordings/R9/media/teacher/camera?download=1", headers=tokens.student())
+    response = await client.get("/api/recordings/R9/media/teacher/camera?download=1",
+                                headers=tokens.student(lesson="L1"))
     assert response.headers["content-disposition"] == (
         "attachment; filename*=utf-8''%E6%B3%A8%E5%A1%91_%E6%A8%A1%E5%85%B7-R9.webm")
 
@@ -147,14 +149,14 @@ async def test_non_ascii_title_is_encoded_in_the_download_name(app: Starlette, c
 async def test_a_growing_recording_must_be_revalidated(app: Starlette, client: httpx.AsyncClient,
                                                        tokens: Tokens) -> None:
     await seed(app, recording("R2", ended_at=None, status=RecordingStatus.RECORDING))
-    response = await client.get("/api/recordings/R2/media/teacher/camera", headers=tokens.student())
+    response = await client.get("/api/recordings/R2/media/teacher/camera", headers=tokens.student(lesson="L1"))
     assert response.status_code == 200
     assert response.headers["cache-control"] == "private, no-cache"
 
 
 async def test_token_in_query_parameter_works_for_video_elements(client: httpx.AsyncClient, tokens: Tokens,
                                                                  media: bytes) -> None:
-    token = tokens.mint(Role.STUDENT, "li")
+    token = tokens.mint(Role.STUDENT, "li", lesson="L1")
     response = await client.get(f"{CAMERA}?access_token={token}", headers={"Range": "bytes=0-3"})
     assert response.status_code == 206 and response.content == media[:4]
 
@@ -165,14 +167,14 @@ async def test_token_in_query_parameter_works_for_video_elements(client: httpx.A
     (CAMERA + "?download=maybe", 400),
 ])
 async def test_media_errors(client: httpx.AsyncClient, tokens: Tokens, media: bytes, path: str, status: int) -> None:
-    response = await client.get(path, headers=tokens.student())
+    response = await client.get(path, headers=tokens.student(lesson="L1"))
     assert response.status_code == status
     assert response.json()["error"]["message"]
 
 
 async def test_missing_media_file_is_404(app: Starlette, client: httpx.AsyncClient, tokens: Tokens) -> None:
     await seed(app, recording("R3", status=RecordingStatus.INTERRUPTED), with_media=False)
-    response = await client.get("/api/recordings/R3/media/teacher/camera", headers=tokens.student())
+    response = await client.get("/api/recordings/R3/media/teacher/camera", headers=tokens.student(lesson="L1"))
     assert response.status_code == 404
 
 

@@ -26,7 +26,7 @@ MATRIX = [
     ("another teacher of the school", Role.TEACHER, "bob", "east", "*", True),
     ("the teacher scoped to another lesson", Role.TEACHER, "alice", "east", "L2", False),
     ("a teacher of another school", Role.TEACHER, "carol", "west", "*", False),
-    ("a student of the school", Role.STUDENT, "li", "east", "*", True),
+    ("an all-lessons student who neither enrolled nor attended", Role.STUDENT, "li", "east", "*", False),
     ("a student of the lesson from the west", Role.STUDENT, "wang", "west", "L1", True),
     ("a student of another lesson", Role.STUDENT, "li", "east", "L2", False),
     ("a student of another school", Role.STUDENT, "wang", "west", "*", False),
@@ -92,7 +92,7 @@ async def test_unknown_recording_is_404_for_writes(client: httpx.AsyncClient, to
 
 
 async def test_metadata(client: httpx.AsyncClient, tokens: Tokens, r1: None) -> None:
-    response = await client.get("/api/recordings/R1", headers=tokens.student())
+    response = await client.get("/api/recordings/R1", headers=tokens.student(lesson="L1"))
     assert response.status_code == 200
     body = response.json()
     assert body["duration_s"] == DURATION_S and body["status"] == "complete" and body["chapters"] == []
@@ -140,7 +140,7 @@ async def test_the_lessons_teacher_adds_chapters_in_media_order(client: httpx.As
         response = await client.post("/api/recordings/R1/chapters", json={"at_s": at_s, "title": title},
                                      headers=tokens.teacher())
         assert response.status_code == 201, response.text
-    chapters = (await client.get("/api/recordings/R1", headers=tokens.student())).json()["chapters"]
+    chapters = (await client.get("/api/recordings/R1", headers=tokens.student(lesson="L1"))).json()["chapters"]
     assert chapters == [{"at_s": 60.5, "title": "Safety briefing", "by": "alice"},
                         {"at_s": 600.0, "title": "Clamping the insert", "by": "alice"}]
 

@@ -171,13 +171,13 @@ async def test_state_route(app: Starlette, client: httpx.AsyncClient, tokens: To
         patch(STARTED_AT + 6, 8, 8, [replace("/stations/press/status", "execute")]),
     ])
     get = client.get
-    before = await get("/api/recordings/R1/state?t=4.9", headers=tokens.student())
+    before = await get("/api/recordings/R1/state?t=4.9", headers=tokens.student(lesson="L1"))
     assert before.json() == {"t": 4.9, "revision": None, "state": None}
-    at_snapshot = await get("/api/recordings/R1/state?t=5", headers=tokens.student())
+    at_snapshot = await get("/api/recordings/R1/state?t=5", headers=tokens.student(lesson="L1"))
     assert at_snapshot.json() == {"t": 5.0, "revision": 7, "state": {"stations": {"press": {"status": "idle"}}}}
-    later = await get("/api/recordings/R1/state?t=600", headers=tokens.student())
+    later = await get("/api/recordings/R1/state?t=600", headers=tokens.student(lesson="L1"))
     assert later.json() == {"t": 600.0, "revision": 8, "state": {"stations": {"press": {"status": "execute"}}}}
-    end = await get(f"/api/recordings/R1/state?t={DURATION_S}", headers=tokens.student())
+    end = await get(f"/api/recordings/R1/state?t={DURATION_S}", headers=tokens.student(lesson="L1"))
     assert end.status_code == 200
 
 
@@ -185,6 +185,6 @@ async def test_state_route(app: Starlette, client: httpx.AsyncClient, tokens: To
 async def test_bad_state_queries_are_400(app: Starlette, client: httpx.AsyncClient, tokens: Tokens,
                                          query: str) -> None:
     await seed(app)
-    response = await client.get("/api/recordings/R1/state" + query, headers=tokens.student())
+    response = await client.get("/api/recordings/R1/state" + query, headers=tokens.student(lesson="L1"))
     assert response.status_code == 400
     assert response.json()["error"]["message"]

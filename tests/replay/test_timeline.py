@@ -40,7 +40,7 @@ async def logged(app: Starlette) -> None:
 
 
 async def test_timeline_of_the_whole_recording(client: httpx.AsyncClient, tokens: Tokens, logged: None) -> None:
-    response = await client.get("/api/recordings/R1/timeline", headers=tokens.student())
+    response = await client.get("/api/recordings/R1/timeline", headers=tokens.student(lesson="L1"))
     assert response.status_code == 200
     body = response.json()
     assert (body["recording"], body["from"], body["to"], body["truncated"]) == ("R1", 0.0, DURATION_S, False)
@@ -51,15 +51,15 @@ async def test_timeline_of_the_whole_recording(client: httpx.AsyncClient, tokens
 
 async def test_timeline_window_is_inclusive_and_on_the_media_clock(client: httpx.AsyncClient, tokens: Tokens,
                                                                    logged: None) -> None:
-    response = await client.get("/api/recordings/R1/timeline?from=12.25&to=41.5", headers=tokens.student())
+    response = await client.get("/api/recordings/R1/timeline?from=12.25&to=41.5", headers=tokens.student(lesson="L1"))
     assert [(e["t"], e["kind"]) for e in response.json()["events"]] == [
         (12.25, "chat"), (20.0, "command"), (40.0, "stage"), (41.5, "marker")]
-    response = await client.get("/api/recordings/R1/timeline?from=13&to=39", headers=tokens.student())
+    response = await client.get("/api/recordings/R1/timeline?from=13&to=39", headers=tokens.student(lesson="L1"))
     assert [e["kind"] for e in response.json()["events"]] == ["command"]
 
 
 async def test_timeline_kinds_filter(client: httpx.AsyncClient, tokens: Tokens, logged: None) -> None:
-    response = await client.get("/api/recordings/R1/timeline?kinds=chat,marker", headers=tokens.student())
+    response = await client.get("/api/recordings/R1/timeline?kinds=chat,marker", headers=tokens.student(lesson="L1"))
     assert [(e["t"], e["kind"]) for e in response.json()["events"]] == [(12.25, "chat"), (41.5, "marker")]
 
 
@@ -67,7 +67,7 @@ async def test_timeline_kinds_filter(client: httpx.AsyncClient, tokens: Tokens, 
                                    "?kinds=", "?kinds=chat,snapshot"])
 async def test_bad_timeline_queries_are_400(client: httpx.AsyncClient, tokens: Tokens, logged: None,
                                             query: str) -> None:
-    response = await client.get("/api/recordings/R1/timeline" + query, headers=tokens.student())
+    response = await client.get("/api/recordings/R1/timeline" + query, headers=tokens.student(lesson="L1"))
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "bad_request"
 
@@ -80,9 +80,9 @@ async def test_timeline_is_truncated_past_the_page_size(app: Starlette, client: 
     await seed(app)
     for i in range(5):
         await append_lesson_event(app.state.training_log, "L1", "chat", {"text": str(i)}, at=STARTED_AT + i)
-    body = (await client.get("/api/recordings/R1/timeline", headers=tokens.student())).json()
+    body = (await client.get("/api/recordings/R1/timeline", headers=tokens.student(lesson="L1"))).json()
     assert body["truncated"] is True and [e["text"] for e in body["events"]] == ["0", "1", "2"]
-    body = (await client.get("/api/recordings/R1/timeline?from=2", headers=tokens.student())).json()
+    body = (await client.get("/api/recordings/R1/timeline?from=2", headers=tokens.student(lesson="L1"))).json()
     assert body["truncated"] is False and [e["text"] for e in body["events"]] == ["2", "3", "4"]
 
 

@@ -48,3 +48,19 @@ async def test_a_classroom_still_connected_when_the_lesson_ends_is_left_at_the_e
         await room.expect("lesson.ended")
     events = await kinds_of(client, tokens, lesson_id)
     assert [kind for kind, _room, _session in events] == ["classroom.join", "classroom.leave"]
+
+
+async def test_connected_classrooms_hear_the_roll_call_at_once(
+    base: str, lesson_id: str, tokens: Tokens, client: httpx.AsyncClient, app: Starlette
+) -> None:
+    await app.state.lessons.go_live(lesson_id)
+    async with LessonClient.connect(base, lesson_id, bearer(tokens.classroom("nujiang-1"))) as room, \
+            LessonClient.connect(base, lesson_id, bearer(tokens.student("NJ-0001"))) as student:
+        await room.expect("welcome")
+        await student.expect("welcome")
+        opened = await client.post(f"/api/lessons/{lesson_id}/rollcalls", headers=tokens.teacher())
+        assert opened.status_code == 201, opened.text
+        assert opened.json()["classrooms_told"] == 1
+        heard = await room.expect("rollcall.started")
+        assert heard["rollcall"] == opened.json()["rollcall"] and heard["answer_by"] == opened.json()["answer_by"]
+    assert not [m for m in student.seen if m["type"] == "rollcall.started"]

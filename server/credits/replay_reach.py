@@ -1,0 +1,42 @@
+"""Who took part in which lesson, for replay access: enrolments and presence events."""
+
+from __future__ import annotations
+
+from classroom.access import Claims
+from classroom.attendance import PresenceKind
+from classroom.recordings import Reach
+from classroom.roles import Role
+from server.directory.store import courses_of_in, student_in
+from server.presence.log import lessons_of_student_in
+from server.sql.database import Database, Tx
+
+__all__ = ["ReplayReach"]
+
+
+def _classroom_lessons_in(tx: Tx, classroom: str) -> set[str]:
+    rows = tx.all("SELECT DISTINCT lesson FROM presence_events WHERE classroom = ? AND kind = ?",
+                  (classroom, PresenceKind.CLASSROOM_JOIN.value))
+    return {row[0] for row in rows}
+
+
+def _reach_in(tx: Tx, role: Role, subject: str) -> Reach:
+    if role is Role.CLASSROOM:
+        return Reach(lessons=frozenset(_classroom_lessons_in(tx, subject)))
+    code = subject.upper()
+    student = student_in(tx, code)
+    lessons = set(lessons_of_student_in(tx, code))
+    if student is not None:
+        lessons |= _classroom_lessons_in(tx, student.classroom)
+    return Reach(courses=frozenset(courses_of_in(tx, code)), lessons=frozenset(lessons))
+
+
+class ReplayReach:
+    """``await reach(claims)``: the courses and lessons a student or classroom took part in."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def __call__(self, claims: Claims) -> Reach:
+        if claims.role not in (Role.STUDENT, Role.CLASSROOM):
+            return Reach()
+        return await self._db.transact(_reach_in, claims.role, claims.subject)
