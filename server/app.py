@@ -166,6 +166,7 @@ async def _lifespan(components: Components) -> AsyncIterator[None]:
         stack.push_async_callback(components.presence_log.close)  # after the rooms' last leaves
         components.connections.start()
         stack.push_async_callback(components.connections.close)
+        await components.bank.post_unposted()  # lessons whose end an earlier run did not get to post
         stack.push_async_callback(components.live_media.close)
         stack.push_async_callback(components.live_recordings.close)  # files finish before routers close
         components.live_recordings.salvage_interrupted(list(interrupted))

@@ -37,7 +37,16 @@ from server.credits.posting import (
     post_lesson_in,
     reversal_drafts,
 )
-from server.credits.tables import Recognition, add_rule_in, recognition_in, recognitions_in, rule_in, rules_in
+from server.credits.tables import (
+    Recognition,
+    add_rule_in,
+    mark_posted_in,
+    posted_lessons_in,
+    recognition_in,
+    recognitions_in,
+    rule_in,
+    rules_in,
+)
 from server.ledger.checkpoints import CheckpointSigner
 from server.ledger.store import append_in, entries_for_school_in, entries_for_student_in, entry_in, latest_checkpoint_in
 from server.lessons_service import Lessons
@@ -103,6 +112,8 @@ class CreditBank:
         credits = await self._directory.course_credits(lesson.course) if lesson.course else None
         if not credits or lesson.started_at is None:
             log.info("no credits to post lesson=%s course=%s", lesson.id, lesson.course)
+            await self._db.transact(mark_posted_in, lesson.id, self._attendance.policy_version,
+                                    rfc3339(self._clock()))
             return None
         view = await self._attendance.compute(lesson)
         plan = _plan(view, credits, self._attendance.policy_version)
@@ -110,6 +121,17 @@ class CreditBank:
                                          self._signer)
         log.info("lesson posted lesson=%s entries=%d existing=%d", lesson.id, len(posted.created), posted.existing)
         return posted
+
+    async def post_unposted(self) -> int:
+        """Post every ended lesson that has no posting yet (after a stop between end and posting)."""
+        ended = [lesson for lesson in await self._lessons.all_started() if lesson.ended_at is not None]
+        posted = await self._db.transact(posted_lessons_in, [lesson.id for lesson in ended])
+        missing = [lesson.id for lesson in ended if lesson.id not in posted]
+        for lesson_id in missing:
+            await self.lesson_ended(lesson_id)
+        if missing:
+            log.info("posted lessons left unposted by an earlier run count=%d", len(missing))
+        return len(missing)
 
     async def lesson_ended(self, lesson_id: str) -> None:
         """Listener for the end of a lesson (and for corrections of an ended one)."""

@@ -24,7 +24,7 @@ from classroom.credit_account import SYSTEM_AUTHOR, account_of, active, reversed
 from classroom.ledger import Entry, EntryDraft, EntryKind
 from classroom.levels import Thresholds
 from classroom.recognition import RecognitionStatus
-from server.credits.tables import Recognition, add_recognition_in
+from server.credits.tables import Recognition, add_recognition_in, mark_posted_in
 from server.ledger.checkpoints import CheckpointSigner
 from server.ledger.store import Appended, append_in, entries_for_student_in, sign_head_in
 from server.sql.database import Tx
@@ -142,6 +142,7 @@ def post_lesson_in(tx: Tx, plan: LessonPlan, at: str, thresholds: Thresholds,
         if _post_student(tx, plan, student, at, posted):
             posted.add(append_in(tx, level_drafts(tx, student.code, student.home_school, thresholds), at, None))
     checkpoint_in(tx, at, signer, posted)
+    mark_posted_in(tx, plan.lesson, plan.policy_version, at)
     return posted
 
 

@@ -5,12 +5,16 @@ home school is not the teaching school, written in the same transaction as the e
 school finds its pending credits without scanning the ledger. Whether a recognition is pending,
 posted, voided or reversed is read from the ledger entries that refer to it.
 
+``lesson_postings`` remembers which ended lessons were posted, so a server that stopped between
+a lesson's end and its posting posts it when it starts again.
+
 ``recognition_rules`` is append-only too: the newest row for (home school, teaching school,
 course) is the rule in force, older rows are its history.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +28,8 @@ __all__ = [
     "Recognition",
     "add_recognition_in",
     "add_rule_in",
+    "mark_posted_in",
+    "posted_lessons_in",
     "recognition_in",
     "recognitions_in",
     "rule_in",
@@ -54,6 +60,11 @@ CREATE TABLE IF NOT EXISTS recognition_rules (
     at {real} NOT NULL
 );
 CREATE INDEX IF NOT EXISTS recognition_rules_by_key ON recognition_rules (home_school, lesson_school, course, id);
+CREATE TABLE IF NOT EXISTS lesson_postings (
+    lesson TEXT PRIMARY KEY,
+    policy TEXT NOT NULL,
+    at TEXT NOT NULL
+);
 """
 
 _STATUS_BY_RANK = {0: RecognitionStatus.PENDING, 1: RecognitionStatus.VOIDED, 2: RecognitionStatus.POSTED,
@@ -116,6 +127,22 @@ def recognitions_in(tx: Tx, school: str, status: RecognitionStatus | None, limit
                   "ORDER BY r.earned_seq", (school, school, after_seq))
     found = [_recognition(row) for row in rows]
     return [r for r in found if status is None or r.status is status][:limit]
+
+
+def mark_posted_in(tx: Tx, lesson: str, policy: str, at: str) -> None:
+    """Remember that ``lesson`` was posted (in the posting's own transaction)."""
+    tx.execute("INSERT INTO lesson_postings (lesson, policy, at) VALUES (?, ?, ?) ON CONFLICT (lesson) DO NOTHING",
+               (lesson, policy, at))
+
+
+def posted_lessons_in(tx: Tx, lessons: Sequence[str]) -> set[str]:
+    """Which of ``lessons`` were posted."""
+    found: set[str] = set()
+    for start in range(0, len(lessons), 500):
+        chunk = list(lessons[start:start + 500])
+        marks = ", ".join("?" * len(chunk))
+        found |= {row[0] for row in tx.all(f"SELECT lesson FROM lesson_postings WHERE lesson IN ({marks})", chunk)}
+    return found
 
 
 def add_rule_in(tx: Tx, rule: RecognitionRule, author: str, at: float) -> None:

@@ -227,3 +227,21 @@ async def test_verify_finds_an_amount_edited_behind_the_servers_back(p: Programm
     assert code == 1 and "changed" in out and "seq 1" in out, out
     # the server shows the forged amount; the ledger says it cannot be trusted
     assert (await p.credits(EAST_STUDENT, school="east"))["earned"] == "20.00"
+
+
+async def test_a_lesson_ended_by_a_server_that_stopped_before_posting_is_posted_at_the_next_start(
+        p: Programme) -> None:
+    from server.app import create_app
+
+    bank = p.app.state.bank
+    p.app.state.lessons.on_ended.remove(bank.lesson_ended)  # the process dies between the end and the posting
+    await taught(p)
+    assert (await p.credits(A))["entries"] == []
+    restarted = create_app(p.app.state.settings, clock=p.clock)
+    async with restarted.router.lifespan_context(restarted):
+        pass
+    assert kinds(await p.credits(A)) == [("earned", "2.00")]
+    again = create_app(p.app.state.settings, clock=p.clock)
+    async with again.router.lifespan_context(again):
+        assert await again.state.bank.post_unposted() == 0
+    assert kinds(await p.credits(A)) == [("earned", "2.00")]
