@@ -24,6 +24,7 @@ from classroom.attendance import (
     Interval,
     LessonAttendance,
     Override,
+    Policy,
     Status,
     StudentAttendance,
     apply_overrides,
@@ -41,7 +42,7 @@ from server.attendance.store import (
     excuses_in,
     overrides_in,
 )
-from server.directory.store import courses_of_in
+from server.directory.store import courses_of_in, enrolled_students_in, students_by_code_in
 from server.lessons_service import Lessons
 from server.presence.log import PresenceLog, events_in, lessons_of_student_in
 from server.presence.service import RosterStudent
@@ -85,8 +86,22 @@ class LessonView:
         return data
 
 
-def _inputs(tx: Tx, lesson: str) -> tuple[list[Any], list[OverrideRecord], list[ExcuseRecord]]:
-    return events_in(tx, lesson), overrides_in(tx, lesson), excuses_in(tx, lesson)
+def _corrections_in(tx: Tx, lesson: str) -> tuple[list[OverrideRecord], list[ExcuseRecord]]:
+    return overrides_in(tx, lesson), excuses_in(tx, lesson)
+
+
+def _compute_in(tx: Tx, lesson: Lesson, window: Interval, rules: Policy) -> tuple[LessonAttendance, dict[str, str]]:
+    """The lesson's attendance with its corrections, and the home school of every student in it."""
+    overrides, excuses = _corrections_in(tx, lesson.id)
+    enrolled = enrolled_students_in(tx, lesson.course) if lesson.course else []
+    expected = [ExpectedStudent(code=s.code, classroom=s.classroom) for s in enrolled]
+    computed = compute_attendance(lesson.id, window, events_in(tx, lesson.id), expected,
+                                  [r.excuse for r in excuses], rules)
+    attendance = apply_overrides(computed, [r.override for r in overrides])
+    schools = {s.code: s.school for s in enrolled}
+    missing = [row.student for row in attendance.students if row.student not in schools]
+    schools.update({code: s.school for code, s in students_by_code_in(tx, missing).items()})
+    return attendance, schools
 
 
 def _lessons_of_student_in(tx: Tx, code: str) -> tuple[set[str], set[str]]:
@@ -147,16 +162,9 @@ class Attendance:
         """The lesson's attendance with every correction applied (no access check)."""
         window = _window(lesson, self._clock())
         await self._presence.flush()
-        events, overrides, excuses = await self._db.transact(_inputs, lesson.id)
-        enrolled = await self._directory.enrolled(lesson.course) if lesson.course else []
-        expected = [ExpectedStudent(code=s.code, classroom=s.classroom) for s in enrolled]
-        computed = compute_attendance(lesson.id, window, events, expected, [r.excuse for r in excuses],
-                                      policy(self.policy_version))
-        attendance = apply_overrides(computed, [r.override for r in overrides])
-        schools = {s.code: s.school for s in enrolled}
-        missing = [row.student for row in attendance.students if row.student not in schools]
-        if missing:
-            schools.update(await self._directory.schools_of(missing))
+        # Loading and computing run on the database's reader thread: the event loop (which also
+        # forwards media) stays free, and presence writes go on meanwhile.
+        attendance, schools = await self._db.read(_compute_in, lesson, window, policy(self.policy_version))
         return LessonView(lesson, attendance, schools)
 
     # --- reading --------------------------------------------------------------------------------
@@ -179,7 +187,7 @@ class Attendance:
         student = await self._directory.student(code)
         if not _may_read_student(claims, code, student):
             raise PermissionDenied("a student's attendance is readable by the student and their school's admins")
-        courses, attended = await self._db.transact(_lessons_of_student_in, code)
+        courses, attended = await self._db.read(_lessons_of_student_in, code)
         rows = []
         for lesson in lessons:
             if lesson.started_at is None or not (lesson.course in courses or lesson.id in attended):
@@ -236,7 +244,7 @@ class Attendance:
         _check_reader(claims, lesson)
         if not _sees_everything(claims, lesson):
             raise PermissionDenied("the corrections of a lesson are read by its teacher and its school's admins")
-        _events, overrides, excuses = await self._db.transact(_inputs, lesson.id)
+        overrides, excuses = await self._db.read(_corrections_in, lesson.id)
         return {"overrides": [r.to_json() for r in overrides], "excuses": [r.to_json() for r in excuses]}
 
     async def _corrected(self, lesson: Lesson) -> None:

@@ -14,6 +14,7 @@ Who may do what:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -59,6 +60,8 @@ log = logging.getLogger(__name__)
 
 MAX_REASON_CHARS = 500
 MAX_PAGE = 500
+POSTING_CHUNK = 100
+"""Students posted per transaction: other lessons' presence events get the writer in between."""
 
 
 class BankDirectory(Protocol):
@@ -117,8 +120,11 @@ class CreditBank:
             return None
         view = await self._attendance.compute(lesson)
         plan = _plan(view, credits, self._attendance.policy_version)
-        posted = await self._db.transact(post_lesson_in, plan, rfc3339(self._clock()), self.thresholds,
-                                         self._signer)
+        at, posted = rfc3339(self._clock()), Posted(created=[])
+        for start in range(0, max(len(plan.students), 1), POSTING_CHUNK):
+            part = dataclasses.replace(plan, students=plan.students[start:start + POSTING_CHUNK])
+            complete = start + POSTING_CHUNK >= len(plan.students)
+            posted.merge(await self._db.transact(post_lesson_in, part, at, self.thresholds, self._signer, complete))
         log.info("lesson posted lesson=%s entries=%d existing=%d", lesson.id, len(posted.created), posted.existing)
         return posted
 
@@ -157,7 +163,7 @@ class CreditBank:
     async def account(self, claims: Claims, code: str) -> dict[str, Any]:
         code = code.upper()
         student = await self._directory.student(code)
-        entries = await self._db.transact(entries_for_student_in, code)
+        entries = await self._db.read(entries_for_student_in, code)
         visible = _visible_entries(claims, code, student, entries)
         pending = await self._pending_for(code, student)
         account = account_of(code, entries, self.thresholds)
@@ -170,12 +176,12 @@ class CreditBank:
     async def _pending_for(self, code: str, student: RosterStudent | None) -> int:
         if student is None:
             return 0
-        found = await self._db.transact(recognitions_in, student.school, RecognitionStatus.PENDING, 10**9, 0)
+        found = await self._db.read(recognitions_in, student.school, RecognitionStatus.PENDING, 10**9, 0)
         return sum(r.amount for r in found if r.student == code)
 
     async def school_entries(self, claims: Claims, school: str, limit: int, after_seq: int) -> list[dict[str, Any]]:
         _require_admin(claims, school, "admins read their own school's books")
-        entries = await self._db.transact(entries_for_school_in, school, min(max(limit, 1), MAX_PAGE), after_seq)
+        entries = await self._db.read(entries_for_school_in, school, min(max(limit, 1), MAX_PAGE), after_seq)
         return [e.to_json() for e in entries]
 
     # --- reversals ------------------------------------------------------------------------------
@@ -193,7 +199,8 @@ class CreditBank:
         _require_admin(claims, target.school, "admins reverse entries in their own school's books")
         student = await self._directory.student(target.student)
         home = student.school if student is not None else target.school
-        return await self._db.transact(self._reverse_in, target, reason, claims.subject, home, rfc3339(self._clock()))
+        return await self._db.transact(self._reverse_in, target, reason, claims.subject, home,
+                                       rfc3339(self._clock()))
 
     def _reverse_in(self, tx: Tx, target: Entry, reason: str, author: str, home: str,
                     at: str) -> tuple[list[Entry], bool]:
@@ -212,7 +219,7 @@ class CreditBank:
         if claims.role is not Role.ADMIN:
             raise PermissionDenied("admins read the recognitions of their school")
         wanted = _status(status)
-        found = await self._db.transact(recognitions_in, claims.school, wanted, min(max(limit, 1), MAX_PAGE),
+        found = await self._db.read(recognitions_in, claims.school, wanted, min(max(limit, 1), MAX_PAGE),
                                         after_seq)
         return [r.to_json() for r in found]
 
@@ -269,13 +276,13 @@ class CreditBank:
     async def rules(self, claims: Claims) -> list[RecognitionRule]:
         if claims.role is not Role.ADMIN:
             raise PermissionDenied("admins read their school's recognition rules")
-        return await self._db.transact(rules_in, claims.school)
+        return await self._db.read(rules_in, claims.school)
 
     # --- checkpoints --------------------------------------------------------------------------------
 
     async def checkpoint(self) -> dict[str, Any]:
         """The latest signed checkpoint and the key to check it with."""
-        checkpoint = await self._db.transact(latest_checkpoint_in)
+        checkpoint = await self._db.read(latest_checkpoint_in)
         return {"checkpoint": None if checkpoint is None else checkpoint.to_json(),
                 "public_key": self._signer.public_key_pem() if self._signer is not None else None}
 

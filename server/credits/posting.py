@@ -55,6 +55,10 @@ class Posted:
     created: list[Entry]
     existing: int = 0
 
+    def merge(self, other: Posted) -> None:
+        self.created.extend(other.created)
+        self.existing += other.existing
+
     def add(self, appended: Sequence[Appended]) -> list[Entry]:
         for item in appended:
             if item.created:
@@ -135,14 +139,19 @@ def _follow_up(tx: Tx, plan: LessonPlan, student: PlannedStudent, earned: Entry,
 
 
 def post_lesson_in(tx: Tx, plan: LessonPlan, at: str, thresholds: Thresholds,
-                   signer: CheckpointSigner | None) -> Posted:
-    """Post ``plan`` and the level changes it causes; one signed checkpoint at the end."""
+                   signer: CheckpointSigner | None, complete: bool = True) -> Posted:
+    """Post ``plan`` and the level changes it causes; one signed checkpoint at the end.
+
+    A large lesson is posted in several transactions of part of its students each (so presence
+    events of other lessons are not held up); only the last, ``complete``, marks it posted.
+    """
     posted = Posted(created=[])
     for student in plan.students:
         if _post_student(tx, plan, student, at, posted):
             posted.add(append_in(tx, level_drafts(tx, student.code, student.home_school, thresholds), at, None))
     checkpoint_in(tx, at, signer, posted)
-    mark_posted_in(tx, plan.lesson, plan.policy_version, at)
+    if complete:
+        mark_posted_in(tx, plan.lesson, plan.policy_version, at)
     return posted
 
 

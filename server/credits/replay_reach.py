@@ -39,4 +39,4 @@ class ReplayReach:
     async def __call__(self, claims: Claims) -> Reach:
         if claims.role not in (Role.STUDENT, Role.CLASSROOM):
             return Reach()
-        return await self._db.transact(_reach_in, claims.role, claims.subject)
+        return await self._db.read(_reach_in, claims.role, claims.subject)

@@ -184,10 +184,10 @@ class PresenceLog:
     async def events(self, lesson: str) -> list[PresenceEvent]:
         """Every event of ``lesson`` in append order."""
         await self.flush()
-        return await self.db.transact(events_in, lesson)
+        return await self.db.read(events_in, lesson)
 
     async def event(self, key: str) -> PresenceEvent | None:
-        return await self.db.transact(_key_in, key)
+        return await self.db.read(_key_in, key)
 
     async def _submit(self, rows: list[tuple[object, ...]]) -> list[str]:
         return await self._enqueue(rows)

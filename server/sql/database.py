@@ -9,9 +9,12 @@ Stores are written once against :class:`Tx`: plain SQL in the subset both engine
     await database.transact(_add, "east")
 
 A transaction commits when the function returns and rolls back when it raises, so a failed
-request changes nothing. Commits are durable when ``transact`` returns: SQLite runs with
-``synchronous=FULL`` (the WAL is fsynced at every commit), PostgreSQL with its default
-``synchronous_commit=on``.
+request changes nothing. ``read(fn, *args)`` runs a read-only function on a second connection
+and thread, so long reads (a lesson's attendance, an account's history) never queue behind writes
+and writes (presence events arriving) never queue behind them; it sees every committed write.
+
+Commits are durable when ``transact`` returns: SQLite runs with ``synchronous=FULL`` (the WAL is
+fsynced at every commit), PostgreSQL with its default ``synchronous_commit=on``.
 
 Schemas are written once too, with three words that differ between the engines:
 ``{serial}`` (an auto-numbered primary key), ``{blob}`` (bytes) and ``{real}`` (a float).
@@ -77,6 +80,8 @@ class Database(Protocol):
     async def close(self) -> None: ...
 
     async def transact(self, fn: Callable[..., T], *args: Any) -> T: ...
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T: ...
 
     def transact_sync(self, fn: Callable[..., T], *args: Any) -> T: ...
 
@@ -145,7 +150,9 @@ class SqliteDatabase:
         self.path = Path(path)
         self._schema = render_schema(schema, self.dialect)
         self._worker = _Worker(name)
+        self._reader = _Worker(f"{name}-read")
         self._conn: sqlite3.Connection | None = None
+        self._read_conn: sqlite3.Connection | None = None
 
     async def open(self) -> None:
         """Connect and create the schema; idempotent."""
@@ -153,17 +160,45 @@ class SqliteDatabase:
             return
         self._worker.start()
         await self._worker.call(self._connect)
+        self._reader.start()
+        await self._reader.call(self._connect_reader)
 
     async def close(self) -> None:
-        """Close the connection and stop the thread; idempotent."""
+        """Close the connections and stop the threads; idempotent."""
         if not self._worker.running:
             return
+        await self._reader.call(self._disconnect_reader)
+        self._reader.stop()
         await self._worker.call(self._disconnect)
         self._worker.stop()
 
     async def transact(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(tx, *args)`` in one transaction on the database's thread."""
         return await self._worker.call(self._run, fn, args)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(tx, *args)`` in one read-only snapshot on the reader's connection."""
+        return await self._reader.call(self._run_read, fn, args)
+
+    def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        conn = self._read_conn
+        assert conn is not None
+        conn.execute("BEGIN")
+        try:
+            return fn(_SqliteTx(conn), *args)
+        finally:
+            conn.execute("ROLLBACK")
+
+    def _connect_reader(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA query_only=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        self._read_conn = conn
+
+    def _disconnect_reader(self) -> None:
+        if self._read_conn is not None:
+            self._read_conn.close()
+            self._read_conn = None
 
     def transact_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """``transact`` for callers outside the event loop (the CLI, benchmarks)."""
@@ -238,29 +273,56 @@ class PostgresDatabase:
         self.namespace = namespace
         self._schema = render_schema(schema, self.dialect)
         self._worker = _Worker(name)
+        self._reader = _Worker(f"{name}-read")
         self._conn: Any = None
+        self._read_conn: Any = None
 
     async def open(self) -> None:
         """Connect, create the namespace and the schema; idempotent."""
         if self._worker.running:
             return
         self._worker.start()
+        self._reader.start()
         try:
             await self._worker.call(self._connect)
+            await self._reader.call(self._connect_reader)
         except BaseException:
-            self._worker.stop()
+            await self.close()
             raise
 
     async def close(self) -> None:
-        """Close the connection and stop the thread; idempotent."""
+        """Close the connections and stop the threads; idempotent."""
         if not self._worker.running:
             return
+        await self._reader.call(self._disconnect_reader)
+        self._reader.stop()
         await self._worker.call(self._disconnect)
         self._worker.stop()
 
     async def transact(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(tx, *args)`` in one transaction on the database's thread."""
         return await self._worker.call(self._run, fn, args)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(tx, *args)`` in one read-only transaction on the reader's connection."""
+        return await self._reader.call(self._run_read, fn, args)
+
+    def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        with self._read_conn.transaction():
+            return fn(_PostgresTx(self._read_conn), *args)
+
+    def _connect_reader(self) -> None:
+        import psycopg
+
+        conn = psycopg.connect(self.url, autocommit=True)
+        conn.execute(f'SET search_path TO "{self.namespace}"'.encode())
+        conn.execute(b"SET default_transaction_read_only = on")
+        self._read_conn = conn
+
+    def _disconnect_reader(self) -> None:
+        if self._read_conn is not None:
+            self._read_conn.close()
+            self._read_conn = None
 
     def transact_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """``transact`` for callers outside the event loop (the CLI, benchmarks)."""

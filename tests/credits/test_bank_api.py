@@ -245,3 +245,19 @@ async def test_a_lesson_ended_by_a_server_that_stopped_before_posting_is_posted_
     async with again.router.lifespan_context(again):
         assert await again.state.bank.post_unposted() == 0
     assert kinds(await p.credits(A)) == [("earned", "2.00")]
+
+
+async def test_a_lesson_posted_in_several_transactions_is_whole_and_verifies(
+        p: Programme, monkeypatch: pytest.MonkeyPatch) -> None:
+    import server.credits.bank
+
+    monkeypatch.setattr(server.credits.bank, "POSTING_CHUNK", 2)  # five students: three transactions
+    await taught(p)
+    assert kinds(await p.credits(A)) == [("earned", "2.00")]
+    assert (await p.credits(EAST_STUDENT, school="east"))["level"] == "iron"
+    settings = p.app.state.settings
+    args = ["--data-dir", str(settings.data_dir)]
+    if settings.database_url:
+        args += ["--database-url", settings.database_url, "--namespace", settings.database_schema]
+    code, out = await verify(args)
+    assert code == 0, out

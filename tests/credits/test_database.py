@@ -64,3 +64,32 @@ async def test_opening_twice_keeps_the_rows(open_db: OpenDatabase) -> None:
     await db.transact(_add, "bolt", 1.0)
     await db.open()
     assert await db.transact(_names) == ["bolt"]
+
+
+async def test_reads_see_committed_writes_and_cannot_write(open_db: OpenDatabase) -> None:
+    db = await open_db(SCHEMA)
+    await db.transact(_add, "bolt", 1.0)
+    assert await db.read(_names) == ["bolt"]
+    with pytest.raises(Exception):  # noqa: B017  (sqlite3 and psycopg raise their own read-only errors)
+        await db.read(_add, "nut", 1.0)
+    assert await db.transact(_names) == ["bolt"]
+
+
+async def test_a_long_read_does_not_hold_up_writes(open_db: OpenDatabase) -> None:
+    import asyncio
+    import threading
+
+    db = await open_db(SCHEMA)
+    await db.transact(_add, "bolt", 1.0)
+    release = threading.Event()
+
+    def slow_read(tx: Tx) -> list[str]:
+        names = _names(tx)
+        assert release.wait(10), "the write never got through"
+        return names
+
+    reading = asyncio.ensure_future(db.read(slow_read))
+    await db.transact(_add, "nut", 1.0)  # completes while the read is still open
+    release.set()
+    assert await reading == ["bolt"]  # the read's snapshot began before the write
+    assert await db.read(_names) == ["bolt", "nut"]
