@@ -8,17 +8,12 @@ from __future__ import annotations
 
 from classroom.ledger.chain import (
     GENESIS,
-    PROBLEM_KINDS,
     Checkpoint,
     CheckpointCheck,
-    Problem,
-    VerifyReport,
     draft_leaf,
     entry_hash,
     leaf_bytes,
     row_leaf,
-    verify_entries,
-    verify_rows,
 )
 from classroom.ledger.entries import (
     Detail,
@@ -36,6 +31,7 @@ from classroom.ledger.entries import (
     validate_at,
     validate_draft,
 )
+from classroom.ledger.verify import PROBLEM_KINDS, Problem, VerifyReport, verify_entries, verify_rows
 
 __all__ = [
     "GENESIS",

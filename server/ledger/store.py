@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from classroom.errors import ValidationError
-from classroom.ledger.chain import GENESIS, Checkpoint, VerifyReport, chain, verify_rows
+from classroom.ledger.chain import GENESIS, Checkpoint, chain
 from classroom.ledger.entries import (
     ROW_FIELDS,
     Entry,
@@ -39,6 +39,7 @@ from classroom.ledger.entries import (
     validate_at,
     validate_draft,
 )
+from classroom.ledger.verify import VerifyReport, verify_rows
 from server.ledger.checkpoints import CheckpointSigner, CheckpointVerifier
 from server.sql.database import Database, Tx
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from classroom.ledger.chain import VerifyReport
+from classroom.ledger.verify import VerifyReport
 from server.ledger.checkpoints import PUBLIC_KEY_FILE, CheckpointVerifier
 from server.ledger.store import CREDITS_DB_FILE, LEDGER_NAMESPACE, LedgerStore
 from server.settings import Settings

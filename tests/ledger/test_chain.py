@@ -20,10 +20,9 @@ from classroom.ledger.chain import (
     entry_hash,
     leaf_bytes,
     row_leaf,
-    verify_entries,
-    verify_rows,
 )
 from classroom.ledger.entries import EntryDraft, EntryKind, Scalar, entry_row
+from classroom.ledger.verify import verify_entries, verify_rows
 from tests.ledger.conftest import AT, chained_row, earned
 
 Rows = list[list[Any]]
