@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from classroom.errors import ValidationError
+from classroom.fields import reject_unknown
 
 __all__ = ["MAX_FACTOR_PCT", "RecognitionRule", "RecognitionStatus", "new_rule", "recognised_amount"]
 
@@ -53,9 +54,7 @@ def _identifier(body: Mapping[str, Any], field: str) -> str:
 
 def new_rule(home_school: str, body: Mapping[str, Any]) -> RecognitionRule:
     """A rule of ``home_school`` from a request body; ValidationError names the bad field."""
-    unknown = set(body) - {"lesson_school", "course", "home_course", "factor_pct"}
-    if unknown:
-        raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    reject_unknown(body, {"lesson_school", "course", "home_course", "factor_pct"})
     factor = body.get("factor_pct", 100)
     if isinstance(factor, bool) or not isinstance(factor, int) or not 1 <= factor <= MAX_FACTOR_PCT:
         raise ValidationError(f"factor_pct must be a whole number from 1 to {MAX_FACTOR_PCT}")

@@ -11,12 +11,12 @@ school sees the rows of their own students; a student sees their own rows only (
 from __future__ import annotations
 
 import dataclasses
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from classroom import fields
 from classroom.access import Claims, covers_lesson
 from classroom.attendance import (
     Excuse,
@@ -32,6 +32,7 @@ from classroom.attendance import (
     policy,
 )
 from classroom.errors import Conflict, PermissionDenied, ValidationError
+from classroom.fields import idempotency_key, reject_unknown, required_text
 from classroom.lessons import Lesson, LessonState
 from classroom.roles import Role
 from server.attendance.store import (
@@ -50,8 +51,6 @@ from server.sql.database import Database, Tx
 
 __all__ = ["Attendance", "AttendanceDirectory", "Corrected", "LessonView"]
 
-MAX_REASON_CHARS = 500
-MAX_KEY_CHARS = 100
 
 Corrected = Callable[[str], Awaitable[None]]
 """Called with a lesson id after an override or excuse changed an ended lesson's attendance."""
@@ -114,23 +113,6 @@ def _window(lesson: Lesson, now: float) -> Interval:
         raise Conflict(f"lesson {lesson.id} has not started: it has no attendance yet")
     end = lesson.ended_at if lesson.ended_at is not None else max(now, lesson.started_at)
     return Interval(lesson.started_at, end)
-
-
-def _text(body: Mapping[str, Any], field: str, limit: int) -> str:
-    value = body.get(field)
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"{field} is required")
-    if len(value) > limit:
-        raise ValidationError(f"{field} must be at most {limit} characters")
-    return value.strip()
-
-
-def _key(key: str | None) -> str:
-    if key is None:
-        return secrets.token_hex(12)
-    if not key.strip() or len(key) > MAX_KEY_CHARS or not key.isprintable():
-        raise ValidationError(f"the Idempotency-Key is 1 to {MAX_KEY_CHARS} printable characters")
-    return key.strip()
 
 
 def _optional_time(body: Mapping[str, Any], field: str) -> float | None:
@@ -203,22 +185,21 @@ class Attendance:
     async def override(self, claims: Claims, lesson_id: str, body: Mapping[str, Any],
                        key: str | None) -> tuple[OverrideRecord, bool]:
         """An admin of the lesson's school sets a student's status, with a reason."""
-        unknown = set(body) - {"student", "status", "reason"}
-        if unknown:
-            raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))}")
+        reject_unknown(body, {"student", "status", "reason"})
         lesson = await self._lessons.get(lesson_id)
         if claims.role is not Role.ADMIN or claims.school != lesson.school or not covers_lesson(claims, lesson.id):
             raise PermissionDenied("only an admin of the lesson's school overrides its attendance")
-        student = _text(body, "student", 64).upper()
+        student = required_text(body, "student", 64).upper()
         try:
             status = Status(body.get("status"))
         except ValueError:
             raise ValidationError(f"status must be one of {', '.join(s.value for s in Status)}") from None
-        override = Override(student=student, status=status, reason=_text(body, "reason", MAX_REASON_CHARS),
+        override = Override(student=student, status=status, reason=fields.reason(body),
                             author=claims.subject, at=self._clock())
         view = await self.compute(lesson)
         apply_overrides(view.attendance, [override])  # refuses a student who is not in the lesson
-        record, created = await self._db.transact(add_override_in, _key(key), lesson.id, override, claims.school)
+        record, created = await self._db.transact(add_override_in, idempotency_key(key, required=False), lesson.id,
+                                                  override, claims.school)
         if created:
             await self._corrected(lesson)
         return record, created
@@ -226,13 +207,12 @@ class Attendance:
     async def excuse(self, claims: Claims, lesson_id: str, body: Mapping[str, Any],
                      key: str | None) -> tuple[ExcuseRecord, bool]:
         """Excuse a student for the lesson, or a classroom's outage between two times."""
-        unknown = set(body) - {"student", "classroom", "start", "end", "reason"}
-        if unknown:
-            raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))}")
+        reject_unknown(body, {"student", "classroom", "start", "end", "reason"})
         lesson = await self._lessons.get(lesson_id)
         excuse = _excuse_of(body)
         await self._check_excuser(claims, lesson, excuse)
-        record, created = await self._db.transact(add_excuse_in, _key(key), lesson.id, excuse, claims.subject,
+        record, created = await self._db.transact(add_excuse_in, idempotency_key(key, required=False), lesson.id,
+                                                  excuse, claims.subject,
                                                   claims.school, self._clock())
         if created:
             await self._corrected(lesson)
@@ -268,7 +248,7 @@ class Attendance:
 
 
 def _excuse_of(body: Mapping[str, Any]) -> Excuse:
-    reason = _text(body, "reason", MAX_REASON_CHARS)
+    reason = fields.reason(body)
     student, classroom = body.get("student"), body.get("classroom")
     start, end = _optional_time(body, "start"), _optional_time(body, "end")
     if isinstance(student, str) and student.strip() and classroom is None and start is None and end is None:

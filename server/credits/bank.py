@@ -21,9 +21,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from classroom import fields
 from classroom.access import Claims
 from classroom.credit_account import account_of
 from classroom.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from classroom.fields import reject_unknown
 from classroom.ledger import Entry, EntryDraft, EntryKind
 from classroom.levels import Thresholds, format_credits
 from classroom.recognition import RecognitionRule, RecognitionStatus, new_rule, recognised_amount
@@ -58,7 +60,6 @@ __all__ = ["BankDirectory", "CreditBank", "rfc3339"]
 
 log = logging.getLogger(__name__)
 
-MAX_REASON_CHARS = 500
 MAX_PAGE = 500
 POSTING_CHUNK = 100
 """Students posted per transaction: other lessons' presence events get the writer in between."""
@@ -73,21 +74,6 @@ class BankDirectory(Protocol):
 def rfc3339(seconds: float) -> str:
     """``2026-11-24T10:00:00.123456Z``."""
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _reason(body: Mapping[str, Any], required: bool = True) -> str:
-    value = body.get("reason", "")
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise ValidationError("reason is required")
-    if len(value) > MAX_REASON_CHARS:
-        raise ValidationError(f"reason must be at most {MAX_REASON_CHARS} characters")
-    return value.strip()
-
-
-def _only(body: Mapping[str, Any], allowed: set[str]) -> None:
-    unknown = set(body) - allowed
-    if unknown:
-        raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))}")
 
 
 def _require_admin(claims: Claims, school: str, message: str) -> None:
@@ -188,8 +174,8 @@ class CreditBank:
 
     async def reverse(self, claims: Claims, seq: int, body: Mapping[str, Any]) -> tuple[list[Entry], bool]:
         """Reverse an EARNED or RECOGNISED entry (and what depends on it), with a reason."""
-        _only(body, {"reason"})
-        reason = _reason(body)
+        reject_unknown(body, {"reason"})
+        reason = fields.reason(body)
         target = await self._db.transact(entry_in, seq)
         if target is None:
             raise NotFound(f"no ledger entry {seq}")
@@ -226,8 +212,8 @@ class CreditBank:
     async def decide(self, claims: Claims, earned_seq: int, action: str,
                      body: Mapping[str, Any]) -> tuple[list[Entry], bool]:
         """The home school posts (``"post"``) or voids (``"void"``) a pending recognition."""
-        _only(body, {"reason"})
-        reason = _reason(body, required=action == "void")
+        reject_unknown(body, {"reason"})
+        reason = fields.reason(body, required=action == "void")
         recognition = await self._db.transact(recognition_in, earned_seq)
         if recognition is None:
             raise NotFound(f"no recognition for ledger entry {earned_seq}")

@@ -17,6 +17,7 @@ from classroom.access import Claims, covers_lesson
 from classroom.attendance import PresenceEvent, PresenceKind
 from classroom.checkin_codes import CheckinCodes
 from classroom.errors import Conflict, NotFound, PermissionDenied, RateLimited, ValidationError
+from classroom.fields import idempotency_key, reject_unknown
 from classroom.lessons import Lesson, LessonState
 from classroom.people import Student
 from classroom.roles import Role
@@ -26,7 +27,6 @@ from server.presence.log import PresenceLog
 __all__ = ["MAX_STUDENTS_PER_REQUEST", "Presence", "Roster", "RosterStudent"]
 
 MAX_STUDENTS_PER_REQUEST = 200
-MAX_KEY_CHARS = 100
 ROLLCALL_ANSWER_S = 120.0
 SELF_CHECKIN_ATTEMPTS = 10
 """Wrong codes a student may enter per minute before being refused (six digits are guessable)."""
@@ -79,20 +79,6 @@ def _codes(body: Mapping[str, Any], field: str) -> list[str]:
     return codes
 
 
-def _request_key(key: str | None) -> str:
-    if key is None or not key.strip():
-        raise ValidationError("an Idempotency-Key header is required")
-    if len(key) > MAX_KEY_CHARS or not key.isprintable():
-        raise ValidationError(f"the Idempotency-Key is 1 to {MAX_KEY_CHARS} printable characters")
-    return key.strip()
-
-
-def _only_fields(body: Mapping[str, Any], allowed: set[str]) -> None:
-    unknown = set(body) - allowed
-    if unknown:
-        raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))}")
-
-
 class Presence:
     """Check-ins, check-outs and roll calls of the students in remote classrooms."""
 
@@ -121,8 +107,8 @@ class Presence:
 
     async def roster(self, claims: Claims, lesson_id: str, body: Mapping[str, Any], key: str | None) -> dict[str, Any]:
         """The classroom ticks (``checked_in``) or unticks (``checked_out``) students."""
-        request_key = _request_key(key)
-        _only_fields(body, {"checked_in", "checked_out"})
+        request_key = idempotency_key(key, required=True)
+        reject_unknown(body, {"checked_in", "checked_out"})
         checked_in, checked_out = _codes(body, "checked_in"), _codes(body, "checked_out")
         if set(checked_in) & set(checked_out):
             raise ValidationError("a student cannot be checked in and out at once")
@@ -144,7 +130,7 @@ class Presence:
 
     async def self_checkin(self, claims: Claims, lesson_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """A student enters the code shown on their classroom's screen."""
-        _only_fields(body, {"classroom", "code"})
+        reject_unknown(body, {"classroom", "code"})
         classroom, code = body.get("classroom"), body.get("code")
         if not isinstance(classroom, str) or not classroom.strip():
             raise ValidationError("classroom must be the id of the classroom you are in")
@@ -185,7 +171,7 @@ class Presence:
     async def answer_rollcall(self, claims: Claims, lesson_id: str, rollcall: str,
                               body: Mapping[str, Any]) -> dict[str, Any]:
         """A classroom answers a roll call with the students in the room."""
-        _only_fields(body, {"present"})
+        reject_unknown(body, {"present"})
         present = _codes(body, "present")
         lesson = await self._live_lesson_for(claims, lesson_id, Role.CLASSROOM)
         opened = await self._log.event(_rollcall_key(lesson.id, rollcall))

@@ -121,6 +121,72 @@ class _Worker:
             executor.shutdown(wait=True)
 
 
+class _Engine:
+    """Open/close/transact/read over a writer and a reader connection, each on its own thread.
+
+    Subclasses connect (``_connect``/``_connect_reader``), disconnect and run one function in a
+    transaction (``_run``) or a read-only one (``_run_read``) on the right connection.
+    """
+
+    dialect = ""
+
+    def __init__(self, name: str) -> None:
+        self._worker = _Worker(name)
+        self._reader = _Worker(f"{name}-read")
+
+    async def open(self) -> None:
+        """Connect (creating the schema) and open the reader; idempotent."""
+        if self._worker.running:
+            return
+        self._worker.start()
+        self._reader.start()
+        try:
+            await self._worker.call(self._connect)
+            await self._reader.call(self._connect_reader)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Close the connections and stop the threads; idempotent."""
+        if not self._worker.running:
+            return
+        await self._reader.call(self._disconnect_reader)
+        self._reader.stop()
+        await self._worker.call(self._disconnect)
+        self._worker.stop()
+
+    async def transact(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(tx, *args)`` in one transaction on the writer's thread."""
+        return await self._worker.call(self._run, fn, args)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(tx, *args)`` in one read-only transaction on the reader's connection."""
+        return await self._reader.call(self._run_read, fn, args)
+
+    def transact_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """``transact`` for callers outside the event loop (the CLI, benchmarks)."""
+        return self._worker.call_sync(self._run, fn, args)
+
+    def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        raise NotImplementedError
+
+    def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        raise NotImplementedError
+
+    def _connect(self) -> None:
+        raise NotImplementedError
+
+    def _connect_reader(self) -> None:
+        raise NotImplementedError
+
+    def _disconnect(self) -> None:
+        raise NotImplementedError
+
+    def _disconnect_reader(self) -> None:
+        raise NotImplementedError
+
+
 class _SqliteTx:
     dialect = "sqlite"
 
@@ -141,44 +207,17 @@ class _SqliteTx:
         return list(self._conn.execute(sql, params).fetchall())
 
 
-class SqliteDatabase:
+class SqliteDatabase(_Engine):
     """The embedded engine: one file in WAL mode, fsynced at every commit."""
 
     dialect = "sqlite"
 
     def __init__(self, path: Path, schema: str, *, name: str = "sqlite") -> None:
         self.path = Path(path)
+        super().__init__(name)
         self._schema = render_schema(schema, self.dialect)
-        self._worker = _Worker(name)
-        self._reader = _Worker(f"{name}-read")
         self._conn: sqlite3.Connection | None = None
         self._read_conn: sqlite3.Connection | None = None
-
-    async def open(self) -> None:
-        """Connect and create the schema; idempotent."""
-        if self._worker.running:
-            return
-        self._worker.start()
-        await self._worker.call(self._connect)
-        self._reader.start()
-        await self._reader.call(self._connect_reader)
-
-    async def close(self) -> None:
-        """Close the connections and stop the threads; idempotent."""
-        if not self._worker.running:
-            return
-        await self._reader.call(self._disconnect_reader)
-        self._reader.stop()
-        await self._worker.call(self._disconnect)
-        self._worker.stop()
-
-    async def transact(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(tx, *args)`` in one transaction on the database's thread."""
-        return await self._worker.call(self._run, fn, args)
-
-    async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(tx, *args)`` in one read-only snapshot on the reader's connection."""
-        return await self._reader.call(self._run_read, fn, args)
 
     def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         conn = self._read_conn
@@ -199,10 +238,6 @@ class SqliteDatabase:
         if self._read_conn is not None:
             self._read_conn.close()
             self._read_conn = None
-
-    def transact_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        """``transact`` for callers outside the event loop (the CLI, benchmarks)."""
-        return self._worker.call_sync(self._run, fn, args)
 
     def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         conn = self._conn
@@ -261,7 +296,7 @@ def _pg(sql: str) -> str:
     return sql.replace("?", "%s")
 
 
-class PostgresDatabase:
+class PostgresDatabase(_Engine):
     """The several-node engine: tables live in their own PostgreSQL schema (``namespace``)."""
 
     dialect = "postgresql"
@@ -271,41 +306,10 @@ class PostgresDatabase:
             raise ValueError(f"namespace {namespace!r} must be a lower-case SQL identifier")
         self.url = url
         self.namespace = namespace
+        super().__init__(name)
         self._schema = render_schema(schema, self.dialect)
-        self._worker = _Worker(name)
-        self._reader = _Worker(f"{name}-read")
         self._conn: Any = None
         self._read_conn: Any = None
-
-    async def open(self) -> None:
-        """Connect, create the namespace and the schema; idempotent."""
-        if self._worker.running:
-            return
-        self._worker.start()
-        self._reader.start()
-        try:
-            await self._worker.call(self._connect)
-            await self._reader.call(self._connect_reader)
-        except BaseException:
-            await self.close()
-            raise
-
-    async def close(self) -> None:
-        """Close the connections and stop the threads; idempotent."""
-        if not self._worker.running:
-            return
-        await self._reader.call(self._disconnect_reader)
-        self._reader.stop()
-        await self._worker.call(self._disconnect)
-        self._worker.stop()
-
-    async def transact(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(tx, *args)`` in one transaction on the database's thread."""
-        return await self._worker.call(self._run, fn, args)
-
-    async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(tx, *args)`` in one read-only transaction on the reader's connection."""
-        return await self._reader.call(self._run_read, fn, args)
 
     def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         with self._read_conn.transaction():
@@ -323,10 +327,6 @@ class PostgresDatabase:
         if self._read_conn is not None:
             self._read_conn.close()
             self._read_conn = None
-
-    def transact_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        """``transact`` for callers outside the event loop (the CLI, benchmarks)."""
-        return self._worker.call_sync(self._run, fn, args)
 
     def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         import psycopg

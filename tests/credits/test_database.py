@@ -81,14 +81,16 @@ async def test_a_long_read_does_not_hold_up_writes(open_db: OpenDatabase) -> Non
 
     db = await open_db(SCHEMA)
     await db.transact(_add, "bolt", 1.0)
-    release = threading.Event()
+    started, release = threading.Event(), threading.Event()
 
     def slow_read(tx: Tx) -> list[str]:
         names = _names(tx)
+        started.set()
         assert release.wait(10), "the write never got through"
         return names
 
     reading = asyncio.ensure_future(db.read(slow_read))
+    assert await asyncio.to_thread(started.wait, 10)
     await db.transact(_add, "nut", 1.0)  # completes while the read is still open
     release.set()
     assert await reading == ["bolt"]  # the read's snapshot began before the write
