@@ -12,7 +12,9 @@ digits of SHA-256 over the raw 32-byte public key.
 
 The private key lives in ``DATA_DIR/ledger-signing.key`` (PKCS#8 PEM, mode 0600, created on first
 use) and the public key in ``DATA_DIR/ledger-signing.pub`` (SubjectPublicKeyInfo PEM). Several
-nodes sharing one PostgreSQL ledger must share the same key file.
+nodes sharing one PostgreSQL ledger either share the key file, or each keep their own and the
+verifier is given all their public keys (one PEM file holding several keys: a keyring); each
+checkpoint names its key by ``key_id``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import binascii
 import hashlib
 import logging
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -64,16 +67,27 @@ def _public_pem(public_key: Ed25519PublicKey) -> str:
     return pem.decode("ascii")
 
 
+_PEM_BLOCK = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.S)
+
+
+def _public_keys(data: bytes) -> list[Ed25519PublicKey]:
+    blocks = _PEM_BLOCK.findall(data)
+    if not blocks:
+        raise ValueError("no PEM public key found")
+    keys = [serialization.load_pem_public_key(block) for block in blocks]
+    if not all(isinstance(key, Ed25519PublicKey) for key in keys):
+        raise ValueError("the ledger's public keys must be Ed25519 keys")
+    return keys  # type: ignore[return-value]  # checked just above
+
+
 class CheckpointVerifier:
-    """Checks checkpoint signatures against one public key."""
+    """Checks checkpoint signatures against the public key (or keys: one per node) of the ledger."""
 
     def __init__(self, public_key_pem: str | bytes) -> None:
         data = public_key_pem.encode("ascii") if isinstance(public_key_pem, str) else public_key_pem
-        key = serialization.load_pem_public_key(data)
-        if not isinstance(key, Ed25519PublicKey):
-            raise ValueError("the ledger's public key must be an Ed25519 key")
-        self._key = key
-        self.key_id = key_id_of(key)
+        self._keys = {key_id_of(key): key for key in _public_keys(data)}
+        self._key = next(iter(self._keys.values()))
+        self.key_id = ",".join(self._keys)
 
     @classmethod
     def load(cls, path: Path) -> CheckpointVerifier:
@@ -82,11 +96,12 @@ class CheckpointVerifier:
 
     def check(self, cp: Checkpoint) -> bool:
         """True when ``cp`` carries this key's id and a valid signature over its message."""
-        if cp.key_id != self.key_id:
+        key = self._keys.get(cp.key_id)
+        if key is None:
             return False
         try:
             signature = base64.b64decode(cp.signature, validate=True)
-            self._key.verify(signature, checkpoint_message(cp.seq, cp.hash, cp.at))
+            key.verify(signature, checkpoint_message(cp.seq, cp.hash, cp.at))
         except (InvalidSignature, binascii.Error, ValueError):
             return False
         return True

@@ -91,3 +91,14 @@ def test_a_public_key_that_is_not_ed25519_is_refused() -> None:
     )
     with pytest.raises(ValueError):
         CheckpointVerifier(pem)
+
+
+def test_a_keyring_verifies_the_checkpoints_of_every_node_and_only_theirs(tmp_path: Path) -> None:
+    node_a = CheckpointSigner.load_or_create(tmp_path / "a")
+    node_b = CheckpointSigner.load_or_create(tmp_path / "b")
+    stranger = CheckpointSigner.load_or_create(tmp_path / "c")
+    keyring = CheckpointVerifier(node_a.public_key_pem() + node_b.public_key_pem())
+    assert keyring.key_id == f"{node_a.key_id},{node_b.key_id}"
+    assert keyring.check(node_a.sign(1, "ab" * 32, AT)) and keyring.check(node_b.sign(2, "cd" * 32, AT))
+    assert not keyring.check(stranger.sign(3, "ef" * 32, AT))
+    assert not CheckpointVerifier(node_a.public_key_pem()).check(node_b.sign(2, "cd" * 32, AT))
