@@ -72,7 +72,6 @@ from server.attendance.service import Attendance  # noqa: E402
 from server.credits.bank import CreditBank  # noqa: E402
 from server.credits.directory_port import DirectoryPort  # noqa: E402
 from server.credits.posting import Posted  # noqa: E402
-from server.directory.store import DirectoryStore  # noqa: E402
 from server.ledger.checkpoints import CheckpointSigner  # noqa: E402
 from server.ledger.store import CREDITS_DB_FILE, LedgerStore, append_in  # noqa: E402
 from server.lessons_service import Lessons  # noqa: E402
@@ -229,7 +228,7 @@ class Stack:
     @classmethod
     def build(cls, data_dir: Path, clock: Clock) -> Stack:
         db = SqliteDatabase(data_dir / CREDITS_DB_FILE, CREDITS_SCHEMA_SQL, name="credits-db")
-        people = DirectoryPort(DirectoryStore(db), db)
+        people = DirectoryPort(db)
         log = PresenceLog(db)
         lessons = Lessons(SqliteLessonStore(data_dir / DB_FILE), clock=clock)
         attendance = Attendance(db, log, lessons, people, POLICY, clock=clock)

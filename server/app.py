@@ -110,7 +110,7 @@ def _components(settings: Settings, clock: Callable[[], float]) -> Components:
     credits_db = open_database(settings.database_url, settings.data_dir / CREDITS_DB_FILE, CREDITS_SCHEMA_SQL,
                                name="credits-db", namespace=settings.database_schema)
     directory_store = DirectoryStore(credits_db)
-    people = DirectoryPort(directory_store, credits_db)
+    people = DirectoryPort(credits_db)
     presence_log = PresenceLog(credits_db)
     connections = ClassroomConnections(presence_log, clock=clock)
     rooms = Rooms(engine, settings.max_on_stage, training_log, connections)
