@@ -82,7 +82,11 @@ class ClassroomConnections:
             self._presence.submit(events, SERVER_AUTHOR)
 
     def _record(self, entry: _Session, kind: PresenceKind, key: str) -> None:
-        self._presence.submit([self._event(entry, kind, key)], SERVER_AUTHOR)
+        try:
+            self._presence.submit([self._event(entry, kind, key)], SERVER_AUTHOR)
+        except Exception:  # a full or stopped log must not break the lesson channel
+            log.exception("presence event lost lesson=%s classroom=%s kind=%s", entry.lesson, entry.classroom,
+                          kind.value)
 
     def _event(self, entry: _Session, kind: PresenceKind, key: str) -> PresenceEvent:
         return PresenceEvent(lesson=entry.lesson, kind=kind, at=self._clock(), classroom=entry.classroom,
