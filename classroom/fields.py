@@ -7,12 +7,14 @@ that changes nothing.
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
 from classroom.errors import ValidationError
 
-__all__ = ["MAX_KEY_CHARS", "MAX_REASON_CHARS", "idempotency_key", "reason", "reject_unknown", "required_text"]
+__all__ = ["MAX_KEY_CHARS", "MAX_REASON_CHARS", "clean_text", "idempotency_key", "reason", "reject_unknown",
+           "required_text"]
 
 MAX_REASON_CHARS = 500
 MAX_KEY_CHARS = 100
@@ -25,6 +27,13 @@ def reject_unknown(body: Mapping[str, Any], allowed: set[str]) -> None:
         raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))}")
 
 
+def clean_text(field: str, value: str) -> str:
+    """``value`` unless it holds control characters (other than tab and line breaks) or lone surrogates."""
+    if any(unicodedata.category(char) in ("Cc", "Cs") and char not in "\t\n\r" for char in value):
+        raise ValidationError(f"{field} must not contain control characters")
+    return value
+
+
 def required_text(body: Mapping[str, Any], field: str, limit: int) -> str:
     """A non-blank string of at most ``limit`` characters, stripped."""
     value = body.get(field)
@@ -32,7 +41,7 @@ def required_text(body: Mapping[str, Any], field: str, limit: int) -> str:
         raise ValidationError(f"{field} is required")
     if len(value) > limit:
         raise ValidationError(f"{field} must be at most {limit} characters")
-    return value.strip()
+    return clean_text(field, value.strip())
 
 
 def reason(body: Mapping[str, Any], *, required: bool = True) -> str:

@@ -158,8 +158,8 @@ def validate_name(field: str, value: object, limit: int = MAX_NAME_CHARS) -> str
     text = _string(field, value)
     if len(text) > limit:
         raise FieldError(field, f"must be at most {limit} characters")
-    if any(unicodedata.category(char) == "Cc" for char in text):
-        raise FieldError(field, "must not contain control characters")
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in text):
+        raise FieldError(field, "must not contain control characters or lone surrogates")
     return text
 
 

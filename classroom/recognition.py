@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from classroom.errors import ValidationError
-from classroom.fields import reject_unknown
+from classroom.fields import clean_text, reject_unknown
 
 __all__ = ["MAX_FACTOR_PCT", "RecognitionRule", "RecognitionStatus", "new_rule", "recognised_amount"]
 
@@ -49,7 +49,7 @@ def _identifier(body: Mapping[str, Any], field: str) -> str:
         raise ValidationError(f"{field} is required")
     if len(value.strip()) > _ID_CHARS:
         raise ValidationError(f"{field} must be at most {_ID_CHARS} characters")
-    return value.strip()
+    return clean_text(field, value.strip())
 
 
 def new_rule(home_school: str, body: Mapping[str, Any]) -> RecognitionRule:

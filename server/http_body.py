@@ -45,6 +45,8 @@ async def read_json_object(request: Request, limit: int = DEFAULT_MAX_BODY_BYTES
         value = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("body is nested too deeply") from None
     if not isinstance(value, dict):
         raise BadRequest("body must be a JSON object")
     return value

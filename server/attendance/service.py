@@ -32,8 +32,9 @@ from classroom.attendance import (
     policy,
 )
 from classroom.errors import Conflict, PermissionDenied, ValidationError
-from classroom.fields import idempotency_key, reject_unknown, required_text
+from classroom.fields import idempotency_key, reject_unknown
 from classroom.lessons import Lesson, LessonState
+from classroom.people import normalise_code, validate_id
 from classroom.roles import Role
 from server.attendance.store import (
     ExcuseRecord,
@@ -74,6 +75,8 @@ class LessonView:
     attendance: LessonAttendance
     schools: Mapping[str, str]
     """skill-worker code -> home school of every student in ``attendance``"""
+    corrections: int = 0
+    """how many overrides and excuses were applied (they only ever grow)"""
 
     def to_json(self) -> dict[str, Any]:
         data = self.attendance.to_json()
@@ -89,8 +92,10 @@ def _corrections_in(tx: Tx, lesson: str) -> tuple[list[OverrideRecord], list[Exc
     return overrides_in(tx, lesson), excuses_in(tx, lesson)
 
 
-def _compute_in(tx: Tx, lesson: Lesson, window: Interval, rules: Policy) -> tuple[LessonAttendance, dict[str, str]]:
-    """The lesson's attendance with its corrections, and the home school of every student in it."""
+def _compute_in(tx: Tx, lesson: Lesson, window: Interval,
+                rules: Policy) -> tuple[LessonAttendance, dict[str, str], int]:
+    """The lesson's attendance with its corrections, the home school of every student in it, and
+    the number of corrections applied."""
     overrides, excuses = _corrections_in(tx, lesson.id)
     enrolled = enrolled_students_in(tx, lesson.course) if lesson.course else []
     expected = [ExpectedStudent(code=s.code, classroom=s.classroom) for s in enrolled]
@@ -100,7 +105,7 @@ def _compute_in(tx: Tx, lesson: Lesson, window: Interval, rules: Policy) -> tupl
     schools = {s.code: s.school for s in enrolled}
     missing = [row.student for row in attendance.students if row.student not in schools]
     schools.update({code: s.school for code, s in students_by_code_in(tx, missing).items()})
-    return attendance, schools
+    return attendance, schools, len(overrides) + len(excuses)
 
 
 def _lessons_of_student_in(tx: Tx, code: str) -> tuple[set[str], set[str]]:
@@ -119,7 +124,7 @@ def _optional_time(body: Mapping[str, Any], field: str) -> float | None:
     value = body.get(field)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e11:
         raise ValidationError(f"{field} must be a time in seconds since the epoch")
     return float(value)
 
@@ -146,8 +151,9 @@ class Attendance:
         await self._presence.flush()
         # Loading and computing run on the database's reader thread: the event loop (which also
         # forwards media) stays free, and presence writes go on meanwhile.
-        attendance, schools = await self._db.read(_compute_in, lesson, window, policy(self.policy_version))
-        return LessonView(lesson, attendance, schools)
+        attendance, schools, corrections = await self._db.read(_compute_in, lesson, window,
+                                                               policy(self.policy_version))
+        return LessonView(lesson, attendance, schools, corrections)
 
     # --- reading --------------------------------------------------------------------------------
 
@@ -161,11 +167,11 @@ class Attendance:
         visible = tuple(row for row in view.attendance.students if view.schools.get(row.student) == claims.school)
         classrooms = {c for row in visible for c in row.classrooms}
         attendance = _narrowed(view.attendance, visible, classrooms)
-        return LessonView(lesson, attendance, view.schools)
+        return LessonView(lesson, attendance, view.schools, view.corrections)
 
     async def for_student(self, claims: Claims, code: str, lessons: Sequence[Lesson]) -> list[dict[str, Any]]:
         """The student's row in each of ``lessons`` (the ones that started), for them or their admins."""
-        code = code.upper()
+        code = normalise_code(code)
         student = await self._directory.student(code)
         if not _may_read_student(claims, code, student):
             raise PermissionDenied("a student's attendance is readable by the student and their school's admins")
@@ -189,7 +195,7 @@ class Attendance:
         lesson = await self._lessons.get(lesson_id)
         if claims.role is not Role.ADMIN or claims.school != lesson.school or not covers_lesson(claims, lesson.id):
             raise PermissionDenied("only an admin of the lesson's school overrides its attendance")
-        student = required_text(body, "student", 64).upper()
+        student = normalise_code(body.get("student"), "student")
         try:
             status = Status(body.get("status"))
         except ValueError:
@@ -251,24 +257,24 @@ def _excuse_of(body: Mapping[str, Any]) -> Excuse:
     reason = fields.reason(body)
     student, classroom = body.get("student"), body.get("classroom")
     start, end = _optional_time(body, "start"), _optional_time(body, "end")
-    if isinstance(student, str) and student.strip() and classroom is None and start is None and end is None:
-        return Excuse(reason=reason, student=student.strip().upper())
-    if isinstance(classroom, str) and classroom.strip() and student is None:
+    if student is not None and classroom is None and start is None and end is None:
+        return Excuse(reason=reason, student=normalise_code(student, "student"))
+    if classroom is not None and student is None:
         if start is None or end is None or end <= start:
             raise ValidationError("a classroom's outage is excused between a start and a later end")
-        return Excuse(reason=reason, classroom=classroom.strip(), start=start, end=end)
+        return Excuse(reason=reason, classroom=validate_id("classroom", classroom), start=start, end=end)
     raise ValidationError("excuse either a student (for the whole lesson) or a classroom's outage (start, end)")
 
 
 def _sees_everything(claims: Claims, lesson: Lesson) -> bool:
     return (claims.role is Role.ADMIN and claims.school == lesson.school) or (
-        claims.role is Role.TEACHER and claims.subject == lesson.teacher)
+        claims.role is Role.TEACHER and claims.subject == lesson.teacher and claims.school == lesson.school)
 
 
 def _check_reader(claims: Claims, lesson: Lesson) -> None:
     if claims.role not in (Role.ADMIN, Role.TEACHER) or not covers_lesson(claims, lesson.id):
         raise PermissionDenied("a lesson's attendance is read by its teacher and by admins")
-    if claims.role is Role.TEACHER and claims.subject != lesson.teacher:
+    if claims.role is Role.TEACHER and (claims.subject != lesson.teacher or claims.school != lesson.school):
         raise PermissionDenied("only the lesson's own teacher reads its attendance")
 
 

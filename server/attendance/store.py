@@ -27,19 +27,20 @@ __all__ = [
 ATTENDANCE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS attendance_overrides (
     id {serial},
-    key TEXT NOT NULL UNIQUE,
+    key TEXT NOT NULL,
     lesson TEXT NOT NULL,
     student TEXT NOT NULL,
     status TEXT NOT NULL,
     reason TEXT NOT NULL,
     author TEXT NOT NULL,
     author_school TEXT NOT NULL,
-    at {real} NOT NULL
+    at {real} NOT NULL,
+    UNIQUE (lesson, key)
 );
 CREATE INDEX IF NOT EXISTS attendance_overrides_by_lesson ON attendance_overrides (lesson, id);
 CREATE TABLE IF NOT EXISTS attendance_excuses (
     id {serial},
-    key TEXT NOT NULL UNIQUE,
+    key TEXT NOT NULL,
     lesson TEXT NOT NULL,
     student TEXT NOT NULL,
     classroom TEXT NOT NULL,
@@ -48,7 +49,8 @@ CREATE TABLE IF NOT EXISTS attendance_excuses (
     reason TEXT NOT NULL,
     author TEXT NOT NULL,
     author_school TEXT NOT NULL,
-    at {real} NOT NULL
+    at {real} NOT NULL,
+    UNIQUE (lesson, key)
 );
 CREATE INDEX IF NOT EXISTS attendance_excuses_by_lesson ON attendance_excuses (lesson, id);
 """
@@ -113,7 +115,7 @@ def excuses_in(tx: Tx, lesson: str) -> list[ExcuseRecord]:
 def add_override_in(tx: Tx, key: str, lesson: str, override: Override, author_school: str) -> tuple[OverrideRecord,
                                                                                                       bool]:
     """Append an override; ``(record, created)``; a key reused for the same override is not an error."""
-    found = tx.one(f"SELECT {_OVERRIDE_COLUMNS} FROM attendance_overrides WHERE key = ?", (key,))
+    found = tx.one(f"SELECT {_OVERRIDE_COLUMNS} FROM attendance_overrides WHERE lesson = ? AND key = ?", (lesson, key))
     if found is not None:
         record = _override(found)
         same = (record.lesson, record.override.student, record.override.status, record.override.reason) == (
@@ -123,9 +125,9 @@ def add_override_in(tx: Tx, key: str, lesson: str, override: Override, author_sc
         return record, False
     o = override
     tx.execute("INSERT INTO attendance_overrides (key, lesson, student, status, reason, author, author_school, at) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (lesson, key) DO NOTHING",
                (key, lesson, o.student, o.status.value, o.reason, o.author, author_school, o.at))
-    row = tx.one(f"SELECT {_OVERRIDE_COLUMNS} FROM attendance_overrides WHERE key = ?", (key,))
+    row = tx.one(f"SELECT {_OVERRIDE_COLUMNS} FROM attendance_overrides WHERE lesson = ? AND key = ?", (lesson, key))
     assert row is not None
     return _override(row), True
 
@@ -133,7 +135,7 @@ def add_override_in(tx: Tx, key: str, lesson: str, override: Override, author_sc
 def add_excuse_in(tx: Tx, key: str, lesson: str, excuse: Excuse, author: str, author_school: str,
                   at: float) -> tuple[ExcuseRecord, bool]:
     """Append an excuse; ``(record, created)``."""
-    found = tx.one(f"SELECT {_EXCUSE_COLUMNS} FROM attendance_excuses WHERE key = ?", (key,))
+    found = tx.one(f"SELECT {_EXCUSE_COLUMNS} FROM attendance_excuses WHERE lesson = ? AND key = ?", (lesson, key))
     if found is not None:
         record = _excuse(found)
         if (record.lesson, record.excuse) != (lesson, excuse):
@@ -141,8 +143,8 @@ def add_excuse_in(tx: Tx, key: str, lesson: str, excuse: Excuse, author: str, au
         return record, False
     e = excuse
     tx.execute("INSERT INTO attendance_excuses (key, lesson, student, classroom, starts, ends, reason, author, "
-               "author_school, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               "author_school, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (lesson, key) DO NOTHING",
                (key, lesson, e.student, e.classroom, e.start, e.end, e.reason, author, author_school, at))
-    row = tx.one(f"SELECT {_EXCUSE_COLUMNS} FROM attendance_excuses WHERE key = ?", (key,))
+    row = tx.one(f"SELECT {_EXCUSE_COLUMNS} FROM attendance_excuses WHERE lesson = ? AND key = ?", (lesson, key))
     assert row is not None
     return _excuse(row), True

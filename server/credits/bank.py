@@ -22,12 +22,14 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from classroom import fields
-from classroom.access import Claims
+from classroom.access import Claims, covers_lesson
 from classroom.credit_account import account_of
 from classroom.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from classroom.fields import reject_unknown
 from classroom.ledger import Entry, EntryDraft, EntryKind
+from classroom.lessons import Lesson
 from classroom.levels import Thresholds, format_credits
+from classroom.people import normalise_code
 from classroom.recognition import RecognitionRule, RecognitionStatus, new_rule, recognised_amount
 from classroom.roles import Role
 from server.attendance.service import Attendance, LessonView
@@ -35,6 +37,7 @@ from server.credits.posting import (
     LessonPlan,
     PlannedStudent,
     Posted,
+    StalePlan,
     checkpoint_in,
     level_drafts,
     post_lesson_in,
@@ -51,7 +54,14 @@ from server.credits.tables import (
     rules_in,
 )
 from server.ledger.checkpoints import CheckpointSigner
-from server.ledger.store import append_in, entries_for_school_in, entries_for_student_in, entry_in, latest_checkpoint_in
+from server.ledger.store import (
+    append_in,
+    entries_for_school_in,
+    entries_for_student_in,
+    entry_in,
+    latest_checkpoint_in,
+    lock_head_in,
+)
 from server.lessons_service import Lessons
 from server.presence.service import RosterStudent
 from server.sql.database import Database, Tx
@@ -61,6 +71,7 @@ __all__ = ["BankDirectory", "CreditBank", "rfc3339"]
 log = logging.getLogger(__name__)
 
 MAX_PAGE = 500
+POSTING_ATTEMPTS = 3
 POSTING_CHUNK = 100
 """Students posted per transaction: other lessons' presence events get the writer in between."""
 
@@ -104,14 +115,26 @@ class CreditBank:
             await self._db.transact(mark_posted_in, lesson.id, self._attendance.policy_version,
                                     rfc3339(self._clock()))
             return None
-        view = await self._attendance.compute(lesson)
-        plan = _plan(view, credits, self._attendance.policy_version)
+        for _attempt in range(POSTING_ATTEMPTS - 1):
+            try:
+                posted = await self._post_plan(lesson, credits)
+                break
+            except StalePlan:
+                log.info("lesson corrected while posting; computing again lesson=%s", lesson.id)
+        else:
+            posted = await self._post_plan(lesson, credits)
+        log.info("lesson posted lesson=%s entries=%d existing=%d", lesson.id, len(posted.created), posted.existing)
+        return posted
+
+    async def _post_plan(self, lesson: Lesson, credits: int) -> Posted:
+        """Compute the attendance and post it, 100 students per transaction; StalePlan if a
+        correction came in meanwhile (every transaction re-checks, under the ledger's lock)."""
+        plan = _plan(await self._attendance.compute(lesson), credits, self._attendance.policy_version)
         at, posted = rfc3339(self._clock()), Posted(created=[])
         for start in range(0, max(len(plan.students), 1), POSTING_CHUNK):
             part = dataclasses.replace(plan, students=plan.students[start:start + POSTING_CHUNK])
             complete = start + POSTING_CHUNK >= len(plan.students)
             posted.merge(await self._db.transact(post_lesson_in, part, at, self.thresholds, self._signer, complete))
-        log.info("lesson posted lesson=%s entries=%d existing=%d", lesson.id, len(posted.created), posted.existing)
         return posted
 
     async def post_unposted(self) -> int:
@@ -137,6 +160,8 @@ class CreditBank:
         """An admin of the lesson's school posts it again (after a failure); nothing is doubled."""
         lesson = await self._lessons.get(lesson_id)
         _require_admin(claims, lesson.school, "only an admin of the lesson's school posts its credits")
+        if not covers_lesson(claims, lesson.id):
+            raise PermissionDenied(f"token does not cover lesson {lesson.id}")
         if lesson.ended_at is None:
             raise Conflict(f"lesson {lesson.id} has not ended; credits are posted when it ends")
         posted = await self.post_lesson(lesson.id)
@@ -147,14 +172,16 @@ class CreditBank:
     # --- accounts ---------------------------------------------------------------------------------
 
     async def account(self, claims: Claims, code: str) -> dict[str, Any]:
-        code = code.upper()
+        code = normalise_code(code)
         student = await self._directory.student(code)
         entries = await self._db.read(entries_for_student_in, code)
         visible = _visible_entries(claims, code, student, entries)
         pending = await self._pending_for(code, student)
-        account = account_of(code, entries, self.thresholds)
         full = len(visible) == len(entries)
-        return {**account.to_json(), "home_school": student.school if student else None,
+        account = account_of(code, visible, self.thresholds).to_json()
+        if not full:  # another school's admin: the totals of their own books, no level
+            account["level"] = None
+        return {**account, "home_school": student.school if student else None,
                 "pending": format_credits(pending) if full else None, "complete": full,
                 "thresholds": {level.value: format_credits(t) for level, t in self.thresholds.as_map().items()},
                 "entries": [e.to_json() for e in visible]}
@@ -190,6 +217,7 @@ class CreditBank:
 
     def _reverse_in(self, tx: Tx, target: Entry, reason: str, author: str, home: str,
                     at: str) -> tuple[list[Entry], bool]:
+        lock_head_in(tx)
         entries = entries_for_student_in(tx, target.student)
         posted = Posted(created=[])
         result = posted.add(append_in(tx, reversal_drafts(entries, target, reason, author), at, None))
@@ -223,8 +251,11 @@ class CreditBank:
 
     def _decide_in(self, tx: Tx, recognition: Recognition, action: str, reason: str, author: str,
                    at: str) -> tuple[list[Entry], bool]:
+        lock_head_in(tx)
         draft = self._decision(tx, recognition, action, reason, author)
         current = recognition_in(tx, recognition.earned_seq)
+        if current is not None and current.status is RecognitionStatus.REVERSED:
+            raise Conflict(f"the credit of entry {recognition.earned_seq} was reversed")
         if current is not None and current.status is not RecognitionStatus.PENDING:
             decided = entry_in(tx, current.decided_by) if current.decided_by is not None else None
             if decided is None or decided.key != draft.key:
@@ -306,4 +337,4 @@ def _plan(view: LessonView, credits: int, policy_version: str) -> LessonPlan:
         for row in view.attendance.students if view.schools.get(row.student)
     )
     return LessonPlan(lesson=lesson.id, school=lesson.school, course=lesson.course or "", credits=credits,
-                      policy_version=policy_version, students=students)
+                      policy_version=policy_version, students=students, corrections=view.corrections)

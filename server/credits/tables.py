@@ -96,13 +96,17 @@ class Recognition:
 
 _SELECT = ("SELECT r.earned_seq, r.student, r.home_school, r.lesson_school, r.course, r.lesson, r.amount, r.at, "
            f"(SELECT MAX({_RANK}) FROM ledger_entries e WHERE e.ref = r.earned_seq), "
-           "(SELECT MIN(e.seq) FROM ledger_entries e WHERE e.ref = r.earned_seq) "
+           "(SELECT MIN(e.seq) FROM ledger_entries e WHERE e.ref = r.earned_seq), "
+           "(SELECT COUNT(*) FROM ledger_entries x JOIN ledger_entries e ON x.ref = e.seq "
+           f"WHERE e.ref = r.earned_seq AND e.kind = '{EntryKind.RECOGNISED.value}' "
+           f"AND x.kind = '{EntryKind.REVERSAL.value}') "
            "FROM recognitions r")
-"""A recognition is reversed if its earned entry was; else posted or voided by the entry deciding it."""
+"""A recognition is reversed if its earned entry or its recognised entry was; else posted or voided by
+the entry deciding it."""
 
 
 def _recognition(row: tuple[Any, ...]) -> Recognition:
-    status = _STATUS_BY_RANK[int(row[8] or 0)]
+    status = RecognitionStatus.REVERSED if int(row[10] or 0) else _STATUS_BY_RANK[int(row[8] or 0)]
     return Recognition(earned_seq=int(row[0]), student=row[1], home_school=row[2], lesson_school=row[3],
                        course=row[4], lesson=row[5], amount=int(row[6]), at=row[7], status=status,
                        decided_by=None if row[9] is None else int(row[9]))

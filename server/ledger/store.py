@@ -58,6 +58,7 @@ __all__ = [
     "entries_referring_in",
     "entry_in",
     "head_in",
+    "lock_head_in",
     "latest_checkpoint_in",
     "rows_in",
     "sign_head_in",
@@ -127,7 +128,7 @@ def append_in(tx: Tx, drafts: Sequence[EntryDraft], at: str, signer: CheckpointS
     validate_at(at)
     for draft in drafts:
         validate_draft(draft)
-    _lock_head(tx)
+    lock_head_in(tx)
     head = head_in(tx)
     results: list[Appended] = []
     for draft in drafts:
@@ -143,7 +144,7 @@ def append_in(tx: Tx, drafts: Sequence[EntryDraft], at: str, signer: CheckpointS
 def sign_head_in(tx: Tx, at: str, signer: CheckpointSigner) -> Checkpoint | None:
     """Write a signed checkpoint of the head unless it has one (or the ledger is empty); return it."""
     validate_at(at)
-    _lock_head(tx)
+    lock_head_in(tx)
     seq, digest = head_in(tx)
     latest = latest_checkpoint_in(tx)
     if seq == 0 or (latest is not None and latest.seq >= seq):
@@ -153,7 +154,9 @@ def sign_head_in(tx: Tx, at: str, signer: CheckpointSigner) -> Checkpoint | None
     return checkpoint
 
 
-def _lock_head(tx: Tx) -> None:
+def lock_head_in(tx: Tx) -> None:
+    """Queue behind other writers of the ledger (PostgreSQL); take it first in a transaction that
+    reads the ledger to decide what to append, so what it read cannot go stale."""
     statement = _HEAD_LOCKS.get(tx.dialect)
     if statement is not None:
         tx.execute(statement)

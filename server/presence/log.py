@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from classroom.attendance import PresenceEvent, PresenceKind
 from classroom.errors import Conflict, ValidationError
@@ -41,6 +42,10 @@ CREATE TABLE IF NOT EXISTS presence_events (
 );
 CREATE INDEX IF NOT EXISTS presence_events_by_lesson ON presence_events (lesson, id);
 CREATE INDEX IF NOT EXISTS presence_events_by_student ON presence_events (student, lesson);
+CREATE TABLE IF NOT EXISTS presence_requests (
+    key TEXT PRIMARY KEY,
+    digest TEXT NOT NULL
+);
 """
 
 _COLUMNS = "key, lesson, kind, at, classroom, session, student, source, rollcall, author"
@@ -52,10 +57,15 @@ class EventKeyConflict(Conflict):
     """An idempotency key was reused for different content."""
 
 
+Request = tuple[str, str]
+"""(request key, digest of the request's content): a request retried with other content is refused."""
+
+
 @dataclass
 class _Batch:
     rows: list[tuple[object, ...]]
     done: asyncio.Future[list[str]]
+    request: Request | None = None
 
 
 @dataclass
@@ -88,11 +98,27 @@ def _same(stored: tuple[object, ...], row: tuple[object, ...]) -> bool:
     return all(stored[i] == row[i] for i in _CONTENT)
 
 
-def _write_batches(tx: Tx, batches: Sequence[list[tuple[object, ...]]]) -> _Outcome:
+def _request_conflict(tx: Tx, request: Request | None, staged: dict[str, str]) -> EventKeyConflict | None:
+    if request is None:
+        return None
+    key, digest = request
+    row = tx.one("SELECT digest FROM presence_requests WHERE key = ?", (key,))
+    stored = staged.get(key) or (row[0] if row else None)
+    if stored is not None and stored != digest:
+        return EventKeyConflict(f"idempotency key {key!r} was used for a different request")
+    staged[key] = digest
+    return None
+
+
+def _write_batches(tx: Tx, batches: Sequence[tuple[list[tuple[object, ...]], Request | None]]) -> _Outcome:
     """Insert what is new; per batch, "created"/"exists" for each row or the conflict."""
-    existing = _existing(tx, sorted({str(row[0]) for rows in batches for row in rows}))
-    outcome, fresh = _Outcome(), []
-    for index, rows in enumerate(batches):
+    existing = _existing(tx, sorted({str(row[0]) for rows, _request in batches for row in rows}))
+    outcome, fresh, requests = _Outcome(), [], dict[str, str]()
+    for index, (rows, request) in enumerate(batches):
+        conflict = _request_conflict(tx, request, requests)
+        if conflict is not None:
+            outcome.results[index] = conflict
+            continue
         results: list[str] = []
         staged: dict[str, tuple[object, ...]] = {}
         for row in rows:
@@ -109,6 +135,8 @@ def _write_batches(tx: Tx, batches: Sequence[list[tuple[object, ...]]]) -> _Outc
             existing.update((str(row[0]), row) for row in new)
             outcome.results[index] = results
     tx.executemany(_INSERT, fresh)
+    tx.executemany("INSERT INTO presence_requests (key, digest) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                   [(key, digest) for key, digest in requests.items()])
     return outcome
 
 
@@ -119,6 +147,19 @@ def events_in(tx: Tx, lesson: str) -> list[PresenceEvent]:
                       student=r[6], source=r[7], rollcall=r[8])
         for r in rows
     ]
+
+
+def last_presence_in(tx: Tx, lesson: str, student: str) -> tuple[int, PresenceEvent | None]:
+    """How many events of ``lesson`` name ``student``, and the latest of them."""
+    count = tx.one("SELECT COUNT(*) FROM presence_events WHERE lesson = ? AND student = ?", (lesson, student))
+    row = tx.one(f"SELECT {_COLUMNS} FROM presence_events WHERE lesson = ? AND student = ? ORDER BY id DESC LIMIT 1",
+                 (lesson, student))
+    return (int(count[0]) if count else 0), (None if row is None else _event(row))
+
+
+def _event(row: tuple[Any, ...]) -> PresenceEvent:
+    return PresenceEvent(key=row[0], lesson=row[1], kind=PresenceKind(row[2]), at=float(row[3]), classroom=row[4],
+                         session=row[5], student=row[6], source=row[7], rollcall=row[8])
 
 
 def lessons_of_student_in(tx: Tx, student: str) -> list[str]:
@@ -157,16 +198,18 @@ class PresenceLog:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
-    async def append(self, events: Sequence[PresenceEvent], author: str) -> list[str]:
+    async def append(self, events: Sequence[PresenceEvent], author: str,
+                     request: Request | None = None) -> list[str]:
         """Durably append ``events``; per event ``"created"`` or ``"exists"``.
 
         Raises ValidationError for a bad key and EventKeyConflict when a key was used for other
-        content; then nothing of this call is written.
+        content, or ``request``'s key for a request of another digest; then nothing of this call
+        is written.
         """
         if not events:
             return []
         rows = [_row(event, author) for event in events]
-        return await self._submit(rows)
+        return await self._enqueue(rows, request)
 
     def submit(self, events: Sequence[PresenceEvent], author: str) -> asyncio.Future[list[str]]:
         """Queue ``events`` without waiting (the writer owns them); the future tells the outcome."""
@@ -186,19 +229,21 @@ class PresenceLog:
         await self.flush()
         return await self.db.read(events_in, lesson)
 
+    async def last_presence(self, lesson: str, student: str) -> tuple[int, PresenceEvent | None]:
+        """(events naming ``student`` in ``lesson``, the latest of them), after what is queued."""
+        await self.flush()
+        return await self.db.read(last_presence_in, lesson, student)
+
     async def event(self, key: str) -> PresenceEvent | None:
         return await self.db.read(_key_in, key)
 
-    async def _submit(self, rows: list[tuple[object, ...]]) -> list[str]:
-        return await self._enqueue(rows)
-
-    def _enqueue(self, rows: list[tuple[object, ...]]) -> asyncio.Future[list[str]]:
+    def _enqueue(self, rows: list[tuple[object, ...]], request: Request | None = None) -> asyncio.Future[list[str]]:
         if self._task is None:
             raise RuntimeError("the presence log is not started")
         if len(self._queue) >= MAX_QUEUED_BATCHES:
             raise Conflict("the presence log is saturated; retry shortly")
         future: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Batch(rows, future))
+        self._queue.append(_Batch(rows, future, request))
         self._idle.clear()
         self._wake.set()
         return future
@@ -215,7 +260,7 @@ class PresenceLog:
 
     async def _commit(self, batches: list[_Batch]) -> None:
         try:
-            outcome = await self.db.transact(_write_batches, [batch.rows for batch in batches])
+            outcome = await self.db.transact(_write_batches, [(batch.rows, batch.request) for batch in batches])
         except Exception as exc:  # the database refused the whole commit: every waiter learns it
             log.exception("presence events not written batches=%d", len(batches))
             for batch in batches:

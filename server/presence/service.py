@@ -8,6 +8,8 @@ call) changes nothing either.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -123,7 +125,8 @@ class Presence:
                                       f"{base}:in:{code}") for code in checked_in]
         events += [self._student_event(lesson, claims.subject, code, PresenceKind.STUDENT_CHECKOUT, "roster", now,
                                        f"{base}:out:{code}") for code in checked_out]
-        results = await self._log.append(events, claims.subject)
+        digest = _digest({"checked_in": sorted(checked_in), "checked_out": sorted(checked_out)})
+        results = await self._log.append(events, claims.subject, (base, digest))
         return _summary(events, results)
 
     # --- self check-in by the student -------------------------------------------------------
@@ -146,8 +149,11 @@ class Presence:
         except ValidationError:
             self._attempts.failed(student)
             raise
+        count, last = await self._log.last_presence(lesson.id, student)
+        if last is not None and last.kind is PresenceKind.STUDENT_CHECKIN and last.classroom == classroom:
+            return {"lesson": lesson.id, "classroom": classroom, "student": student, "result": "exists", "at": last.at}
         event = self._student_event(lesson, classroom, student, PresenceKind.STUDENT_CHECKIN, "self", now,
-                                    f"{lesson.id}:self:{classroom}:{student}:{step}")
+                                    f"{lesson.id}:self:{classroom}:{student}:{step}:{count}")
         results = await self._log.append([event], claims.subject)
         return {"lesson": lesson.id, "classroom": classroom, "student": student, "result": results[0], "at": now}
 
@@ -156,7 +162,7 @@ class Presence:
     async def open_rollcall(self, claims: Claims, lesson_id: str) -> dict[str, Any]:
         """The lesson's teacher calls the roll; connected classrooms are told at once."""
         lesson = await self._live_lesson_for(claims, lesson_id, Role.TEACHER)
-        if lesson.teacher != claims.subject:
+        if lesson.teacher != claims.subject or lesson.school != claims.school:
             raise PermissionDenied("only the lesson's teacher calls the roll")
         rollcall, now = secrets.token_hex(4), self._clock()
         event = PresenceEvent(lesson=lesson.id, kind=PresenceKind.ROLLCALL_OPEN, at=now, rollcall=rollcall,
@@ -175,7 +181,7 @@ class Presence:
         present = _codes(body, "present")
         lesson = await self._live_lesson_for(claims, lesson_id, Role.CLASSROOM)
         opened = await self._log.event(_rollcall_key(lesson.id, rollcall))
-        if opened is None or opened.lesson != lesson.id:
+        if opened is None or opened.lesson != lesson.id or opened.kind is not PresenceKind.ROLLCALL_OPEN:
             raise NotFound(f"no roll call {rollcall!r} in lesson {lesson.id}")
         now = self._clock()
         if now > opened.at + self._rollcall_answer_s:
@@ -195,7 +201,7 @@ class Presence:
         """The lesson's raw presence events, for its teacher and its school's admins."""
         lesson = await self._lessons.get(lesson_id)
         allowed = (claims.role is Role.ADMIN and claims.school == lesson.school) or (
-            claims.role is Role.TEACHER and claims.subject == lesson.teacher)
+            claims.role is Role.TEACHER and claims.subject == lesson.teacher and claims.school == lesson.school)
         if not allowed or not covers_lesson(claims, lesson.id):
             raise PermissionDenied("only the lesson's teacher and its school's admins read its presence events")
         return [event.to_json() for event in await self._log.events(lesson.id)]
@@ -225,6 +231,10 @@ class Presence:
                        at: float, key: str) -> PresenceEvent:
         return PresenceEvent(lesson=lesson.id, kind=kind, at=at, classroom=classroom, student=code, source=source,
                              key=key)
+
+
+def _digest(content: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
 def _rollcall_key(lesson: str, rollcall: str) -> str:

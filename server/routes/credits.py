@@ -28,14 +28,14 @@ def _int_param(request: Request, name: str, default: int) -> int:
     text = request.query_params.get(name)
     if text is None:
         return default
-    if not text.isdigit() or len(text) > 12:
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
         raise BadRequest(f"{name} must be a non-negative whole number")
     return int(text)
 
 
 def _seq(request: Request, name: str) -> int:
     text = request.path_params[name]
-    if not text.isdigit() or len(text) > 12:
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
         raise BadRequest(f"{name} must be a ledger sequence number")
     return int(text)
 

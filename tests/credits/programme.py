@@ -94,7 +94,7 @@ class Programme:
 
     async def tick(self, lesson: str, checked_in: tuple[str, ...] = (), checked_out: tuple[str, ...] = (),
                    room: str = WEST_ROOM, key: str | None = None) -> httpx.Response:
-        headers = {**self.classroom(room), "Idempotency-Key": key or f"tick-{self.clock.now}"}
+        headers = {**self.classroom(room), "Idempotency-Key": key or f"tick-{secrets.token_hex(6)}"}
         return await self.client.post(f"/api/lessons/{lesson}/presence", headers=headers,
                                       json={"checked_in": list(checked_in), "checked_out": list(checked_out)})
 

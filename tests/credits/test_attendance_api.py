@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 
@@ -144,3 +145,31 @@ async def test_a_lesson_that_never_started_has_no_attendance(p: Programme) -> No
     lesson = await p.ok("POST", "/api/lessons", p.teacher(), json={"title": "later", "course": "mould-101"})
     response = await p.client.get(f"/api/lessons/{lesson['id']}/attendance", headers=p.admin("east"))
     assert response.status_code == 409
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"classroom": WEST_ROOM, "start": 0, "end": 1e400, "reason": "r"},
+     {"classroom": WEST_ROOM, "start": float("nan"), "end": 10, "reason": "r"},
+     {"classroom": WEST_ROOM, "start": 10, "end": 5, "reason": "r"},
+     {"student": A, "reason": "\ud800"}, {"student": A, "reason": "nul\u0000"},
+     {"student": "\u0000", "reason": "r"}, {"classroom": "bad room", "start": 1, "end": 2, "reason": "r"}],
+    ids=["infinite-end", "nan-start", "end-before-start", "lone-surrogate", "nul", "nul-student", "bad-room"],
+)
+async def test_bad_excuses_are_refused_and_change_nothing(p: Programme, body: dict[str, object]) -> None:
+    lesson = await one_hour(p)
+    response = await p.client.post(f"/api/lessons/{lesson}/attendance/excuses",
+                                   headers={**p.admin("east"), "Content-Type": "application/json"},
+                                   content=json.dumps(body, allow_nan=True))
+    assert response.status_code == 400, response.text
+    trail = await p.ok("GET", f"/api/lessons/{lesson}/attendance/corrections", p.admin("east"))
+    assert trail == {"overrides": [], "excuses": []}
+
+
+async def test_override_keys_belong_to_their_lesson(p: Programme) -> None:
+    first, second = await one_hour(p), await one_hour(p)
+    body = {"student": B, "status": "present", "reason": "r"}
+    for lesson in (first, second):
+        response = await p.client.post(f"/api/lessons/{lesson}/attendance/overrides", json=body,
+                                       headers={**p.admin("east"), "Idempotency-Key": "same"})
+        assert response.status_code == 201, response.text

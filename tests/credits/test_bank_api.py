@@ -192,7 +192,7 @@ async def test_the_signed_checkpoint_covers_the_head(p: Programme) -> None:
 
 
 @pytest.mark.parametrize("path", ["/api/recognitions/abc/post", "/api/ledger/entries/x/reversal",
-                                  "/api/recognitions/1/approve"])
+                                  "/api/recognitions/1/approve", "/api/ledger/entries/%C2%B2/reversal"])
 async def test_bad_ledger_paths_are_refused(p: Programme, path: str) -> None:
     response = await p.client.post(path, headers=p.admin("east"), json={"reason": "r"})
     assert response.status_code in (400, 404)
@@ -261,3 +261,26 @@ async def test_a_lesson_posted_in_several_transactions_is_whole_and_verifies(
         args += ["--database-url", settings.database_url, "--namespace", settings.database_schema]
     code, out = await verify(args)
     assert code == 0, out
+
+
+async def test_a_reversed_recognition_cannot_be_posted_again(p: Programme) -> None:
+    await taught(p)
+    await rule(p, factor=100)
+    seq = await pending_seq(p)
+    posted = await p.ok("POST", f"/api/recognitions/{seq}/post", p.admin("west-1"), json={})
+    recognised = posted["entries"][0]["seq"]
+    await p.ok("POST", f"/api/ledger/entries/{recognised}/reversal", p.admin("west-1"), json={"reason": "wrong"})
+    found = await p.ok("GET", "/api/recognitions", p.admin("west-1"))
+    assert [(r["student"], r["status"]) for r in found["recognitions"] if r["earned_seq"] == seq] == [(A, "reversed")]
+    again = await p.client.post(f"/api/recognitions/{seq}/post", headers=p.admin("west-1"), json={})
+    assert again.status_code == 409
+    account = await p.credits(A)
+    assert (account["recognised"], account["level"]) == ("0.00", "tin")
+
+
+async def test_another_schools_admin_sees_only_the_totals_of_their_books(p: Programme) -> None:
+    await taught(p)
+    await rule(p, factor=100)
+    await p.ok("POST", f"/api/recognitions/{await pending_seq(p)}/post", p.admin("west-1"), json={})
+    view = await p.ok("GET", f"/api/students/{A}/credits", p.admin("east"))
+    assert (view["earned"], view["recognised"], view["level"], view["complete"]) == ("2.00", "0.00", None, False)

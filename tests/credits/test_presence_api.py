@@ -160,3 +160,35 @@ async def test_raw_events_are_for_the_teacher_and_the_lessons_admins(p: Programm
 @pytest.fixture
 def p(programme: Programme) -> Programme:  # noqa: F811
     return programme
+
+
+async def test_a_tick_key_reused_for_other_students_is_a_conflict_and_changes_nothing(p: Programme) -> None:
+    lesson = await p.start_lesson()
+    assert (await p.tick(lesson, checked_in=(WEST_STUDENTS[0],), key="tick-9")).status_code == 201
+    for other in ({"checked_in": (WEST_STUDENTS[1],)}, {"checked_out": (WEST_STUDENTS[0],)},
+                  {"checked_in": (WEST_STUDENTS[0], WEST_STUDENTS[1])}):
+        response = await p.tick(lesson, key="tick-9", **other)  # type: ignore[arg-type]
+        assert response.status_code == 409, response.text
+    assert [(e["kind"], e["student"]) for e in await events(p, lesson)] == [("student.checkin", WEST_STUDENTS[0])]
+
+
+async def test_a_teacher_of_another_school_with_the_same_name_sees_nothing(p: Programme) -> None:
+    lesson = await p.start_lesson()
+    impostor = p.tokens.teacher("alice", school="west-1")
+    for method, url in (("GET", f"/api/lessons/{lesson}/presence"), ("POST", f"/api/lessons/{lesson}/rollcalls"),
+                        ("GET", f"/api/lessons/{lesson}/attendance")):
+        response = await p.client.request(method, url, headers=impostor)
+        assert response.status_code == 403, (url, response.text)
+
+
+async def test_a_student_checked_out_can_check_in_again_with_the_same_code(p: Programme) -> None:
+    lesson = await p.start_lesson()
+    code = (await p.ok("GET", f"/api/lessons/{lesson}/checkin-code", p.classroom()))["code"]
+    body = {"classroom": WEST_ROOM, "code": code}
+    url = f"/api/lessons/{lesson}/checkin"
+    assert (await p.client.post(url, headers=p.student(WEST_STUDENTS[0]), json=body)).status_code == 201
+    assert (await p.tick(lesson, checked_out=(WEST_STUDENTS[0],))).status_code == 201
+    again = await p.client.post(url, headers=p.student(WEST_STUDENTS[0]), json=body)
+    assert again.status_code == 201 and again.json()["result"] == "created"
+    kinds = [e["kind"] for e in await events(p, lesson)]
+    assert kinds == ["student.checkin", "student.checkout", "student.checkin"]
