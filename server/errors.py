@@ -9,6 +9,8 @@
     ├── PayloadTooLarge        413
     └── UnsupportedMediaType   415
 
+    server.sql.database.Unavailable            -> 503 unavailable (the database cannot be reached)
+
     classroom.errors.DomainError               raised by the pure domain
     ├── ValidationError     -> 400 bad_request
     ├── PermissionDenied    -> 403 forbidden
@@ -39,6 +41,7 @@ from classroom.errors import (
     RateLimited,
     ValidationError,
 )
+from server.sql.database import Unavailable
 
 __all__ = [
     "ApiError",
@@ -114,13 +117,15 @@ _DOMAIN: dict[type[DomainError], tuple[int, str]] = {
     RateLimited: (429, "rate_limited"),
 }
 
-_WS_CLOSE: dict[int, int] = {400: 4400, 401: 4401, 403: 4403, 404: 4404, 409: 4409, 413: 1009}
+_WS_CLOSE: dict[int, int] = {400: 4400, 401: 4401, 403: 4403, 404: 4404, 409: 4409, 413: 1009, 503: 1013}
 
 
 def to_api_error(exc: Exception) -> ApiError:
     """Translate any error into an ApiError (unknown errors become a 500 without details)."""
     if isinstance(exc, ApiError):
         return exc
+    if isinstance(exc, Unavailable):
+        return ApiError(503, "unavailable", "the database is unavailable; retry shortly")
     if isinstance(exc, DomainError):
         for kind, (status, code) in _DOMAIN.items():
             if isinstance(exc, kind):
@@ -165,6 +170,7 @@ Handler = Callable[[Request, Exception], Awaitable[Response]]
 exception_handlers: Mapping[Any, Handler] = {
     ApiError: _api_error,
     DomainError: _api_error,
+    Unavailable: _api_error,
     HTTPException: _http_exception,
     Exception: _internal,
 }

@@ -37,6 +37,7 @@ __all__ = [
     "PostgresDatabase",
     "SqliteDatabase",
     "Tx",
+    "Unavailable",
     "open_database",
 ]
 
@@ -54,6 +55,10 @@ _NAMESPACE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 class IntegrityError(Exception):
     """A constraint (unique key, foreign key, check) refused a write; the transaction rolled back."""
+
+
+class Unavailable(Exception):
+    """The database server could not be reached; nothing was written. The next call reconnects."""
 
 
 class Tx(Protocol):
@@ -310,15 +315,24 @@ class PostgresDatabase(_Engine):
         self._schema = render_schema(schema, self.dialect)
         self._conn: Any = None
         self._read_conn: Any = None
+        self.application_name = f"classroom-{name}"[:63]
 
     def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        with self._read_conn.transaction():
-            return fn(_PostgresTx(self._read_conn), *args)
+        import psycopg
+
+        if self._read_conn is None or self._read_conn.broken:
+            self._disconnect_reader()
+            self._connect_reader()
+        try:
+            with self._read_conn.transaction():
+                return fn(_PostgresTx(self._read_conn), *args)
+        except psycopg.OperationalError as exc:
+            raise Unavailable(f"the credit database is unavailable: {exc}") from exc
 
     def _connect_reader(self) -> None:
         import psycopg
 
-        conn = psycopg.connect(self.url, autocommit=True)
+        conn = psycopg.connect(self.url, autocommit=True, application_name=self.application_name)
         conn.execute(f'SET search_path TO "{self.namespace}"'.encode())
         conn.execute(b"SET default_transaction_read_only = on")
         self._read_conn = conn
@@ -331,16 +345,21 @@ class PostgresDatabase(_Engine):
     def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         import psycopg
 
+        if self._conn is None or self._conn.broken:  # PostgreSQL restarted: the next request reconnects
+            self._disconnect()
+            self._connect()
         try:
             with self._conn.transaction():
                 return fn(_PostgresTx(self._conn), *args)
         except psycopg.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
+        except psycopg.OperationalError as exc:
+            raise Unavailable(f"the credit database is unavailable: {exc}") from exc
 
     def _connect(self) -> None:
         import psycopg
 
-        conn = psycopg.connect(self.url, autocommit=True)
+        conn = psycopg.connect(self.url, autocommit=True, application_name=self.application_name)
         with conn.transaction():
             # Two nodes starting together must not both create the tables.
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.namespace,))

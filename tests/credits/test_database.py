@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.sql.database import IntegrityError, Tx
+from server.sql.database import IntegrityError, Tx, Unavailable
 from tests.credits.conftest import OpenDatabase
 
 SCHEMA = """
@@ -95,3 +95,30 @@ async def test_a_long_read_does_not_hold_up_writes(open_db: OpenDatabase) -> Non
     release.set()
     assert await reading == ["bolt"]  # the read's snapshot began before the write
     assert await db.read(_names) == ["bolt", "nut"]
+
+
+async def test_postgresql_reconnects_after_the_server_dropped_its_connections(tmp_path: object) -> None:
+    import secrets
+
+    import psycopg
+
+    from server.sql.database import PostgresDatabase
+    from tests.credits.conftest import drop_schema, postgres_url
+
+    name = f"reconnect-{secrets.token_hex(4)}"
+    db = PostgresDatabase(postgres_url(), SCHEMA, namespace=f"t_{secrets.token_hex(6)}", name=name)
+    await db.open()
+    try:
+        await db.transact(_add, "bolt", 1.0)
+        with psycopg.connect(postgres_url(), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                          (db.application_name,))
+        with pytest.raises(Unavailable):  # the request in flight learns it (the API answers 503)
+            await db.transact(_names)
+        with pytest.raises(Unavailable):
+            await db.read(_names)
+        await db.transact(_add, "nut", 1.0)  # the next ones reconnect
+        assert await db.read(_names) == ["bolt", "nut"]
+    finally:
+        await db.close()
+        drop_schema(db.namespace)
