@@ -5,6 +5,8 @@ entries, so they can never disagree with the ledger.
 
 - earned: credits of EARNED entries that were not reversed (in the teaching schools' books);
 - recognised: credits of RECOGNISED entries that were not reversed (the home school's count);
+- pending: credits of active EARNED entries at another school than the student's home school
+  that the home school has neither recognised nor voided yet;
 - level: what the thresholds give for ``recognised``; ``recorded_level`` is the ``to`` of the last
   LEVEL_CHANGE entry (tin before any), so ``level != recorded_level`` means a change is due.
 """
@@ -29,13 +31,15 @@ class Account:
     student: str
     earned: int
     recognised: int
+    pending: int
     level: Level
     recorded_level: Level
     level_changes: int
 
     def to_json(self) -> dict[str, Any]:
         return {"student": self.student, "earned": format_credits(self.earned),
-                "recognised": format_credits(self.recognised), "level": self.level.value}
+                "recognised": format_credits(self.recognised), "pending": format_credits(self.pending),
+                "level": self.level.value}
 
 
 def reversed_seqs(entries: Iterable[Entry]) -> dict[int, Entry]:
@@ -49,6 +53,12 @@ def active(entries: Sequence[Entry], kind: EntryKind) -> list[Entry]:
     return [e for e in entries if e.kind is kind and e.seq not in cancelled]
 
 
+def _pending(entries: Sequence[Entry]) -> int:
+    decided = {e.ref for e in entries if e.kind in (EntryKind.RECOGNISED, EntryKind.RECOGNITION_VOIDED)}
+    return sum(e.amount for e in active(entries, EntryKind.EARNED)
+               if e.detail.get("home_school", e.school) != e.school and e.seq not in decided)
+
+
 def account_of(student: str, entries: Sequence[Entry], thresholds: Thresholds) -> Account:
     """Fold ``entries`` (all of one student's, in seq order) into balances and levels."""
     recognised = sum(e.amount for e in active(entries, EntryKind.RECOGNISED))
@@ -58,6 +68,7 @@ def account_of(student: str, entries: Sequence[Entry], thresholds: Thresholds) -
         student=student,
         earned=sum(e.amount for e in active(entries, EntryKind.EARNED)),
         recognised=recognised,
+        pending=_pending(entries),
         level=thresholds.level_for(recognised),
         recorded_level=recorded,
         level_changes=len(changes),

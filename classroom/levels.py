@@ -10,7 +10,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+
+from classroom.credits import format_credits, parse_credits
 
 __all__ = ["DEFAULT_THRESHOLDS", "Level", "Thresholds", "format_credits", "parse_credits"]
 
@@ -25,25 +26,6 @@ class Level(str, enum.Enum):
     @property
     def rank(self) -> int:
         return list(Level).index(self)
-
-
-def parse_credits(value: object, field: str = "credits") -> int:
-    """A credit amount (number or decimal string, at most 2 decimals) as integer centi-credits."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"{field} must be a number")
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"{field} must be a number") from None
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-        raise ValueError(f"{field} must have at most 2 decimals")
-    return int(amount * 100)
-
-
-def format_credits(centi: int) -> str:
-    """``150`` -> ``"1.50"``; negative amounts keep their sign."""
-    sign = "-" if centi < 0 else ""
-    return f"{sign}{abs(centi) // 100}.{abs(centi) % 100:02d}"
 
 
 @dataclass(frozen=True)

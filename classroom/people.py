@@ -20,9 +20,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from classroom import credits as amounts
+from classroom.credits import format_credits
 from classroom.errors import ValidationError
 
 __all__ = [
@@ -55,7 +56,6 @@ MAX_CREDITS_CENTI = 2000
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _CODE = re.compile(r"[A-Z0-9-]{6,32}")
-_CREDITS_TEXT = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6})?")
 
 
 class FieldError(ValidationError):
@@ -171,34 +171,15 @@ def normalise_code(value: object, field: str = "code") -> str:
     return text
 
 
-def _decimal(value: object) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise FieldError("credits", "must be a decimal string or a number")
-    text = value.strip() if isinstance(value, str) else str(value)
-    if isinstance(value, str) and not _CREDITS_TEXT.fullmatch(text):
-        raise FieldError("credits", "must be a decimal like 1.5")
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise FieldError("credits", "must be a finite number") from None
-
-
 def parse_credits(value: object) -> int:
     """Credits per lesson as integer centi-credits; raises FieldError."""
-    number = _decimal(value)
-    if not number.is_finite():
-        raise FieldError("credits", "must be a finite number")
-    centi = number * 100
-    if centi != centi.to_integral_value():
-        raise FieldError("credits", "must have at most 2 decimals")
+    try:
+        centi = amounts.parse_credits(value)
+    except amounts.CreditAmountError as exc:
+        raise FieldError("credits", exc.problem) from None
     if not 0 < centi <= MAX_CREDITS_CENTI:
         raise FieldError("credits", f"must be more than 0 and at most {MAX_CREDITS_CENTI // 100}")
-    return int(centi)
-
-
-def format_credits(centi: int) -> str:
-    """Centi-credits as an exact decimal string with two decimals: 150 -> ``"1.50"``."""
-    return f"{centi // 100}.{centi % 100:02d}"
+    return centi
 
 
 def new_school(id: object, name: object, region: object = None) -> School:

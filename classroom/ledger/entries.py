@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from classroom.credits import format_credits
 from classroom.errors import Conflict, ValidationError
 
 __all__ = [
@@ -214,13 +215,6 @@ class Entry:
             "prev_hash": self.prev_hash,
             "hash": self.hash,
         }
-
-
-def format_credits(amount: int) -> str:
-    """Centi-credits as a decimal string: 150 -> ``"1.50"``, -5 -> ``"-0.05"``."""
-    sign = "-" if amount < 0 else ""
-    whole, cents = divmod(abs(amount), 100)
-    return f"{sign}{whole}.{cents:02d}"
 
 
 def format_at(moment: datetime) -> str:

@@ -176,21 +176,13 @@ class CreditBank:
         student = await self._directory.student(code)
         entries = await self._db.read(entries_for_student_in, code)
         visible = _visible_entries(claims, code, student, entries)
-        pending = await self._pending_for(code, student)
         full = len(visible) == len(entries)
         account = account_of(code, visible, self.thresholds).to_json()
-        if not full:  # another school's admin: the totals of their own books, no level
-            account["level"] = None
-        return {**account, "home_school": student.school if student else None,
-                "pending": format_credits(pending) if full else None, "complete": full,
+        if not full:  # another school's admin: the totals of their own books, no level or pending
+            account.update(level=None, pending=None)
+        return {**account, "home_school": student.school if student else None, "complete": full,
                 "thresholds": {level.value: format_credits(t) for level, t in self.thresholds.as_map().items()},
                 "entries": [e.to_json() for e in visible]}
-
-    async def _pending_for(self, code: str, student: RosterStudent | None) -> int:
-        if student is None:
-            return 0
-        found = await self._db.read(recognitions_in, student.school, RecognitionStatus.PENDING, 10**9, 0)
-        return sum(r.amount for r in found if r.student == code)
 
     async def school_entries(self, claims: Claims, school: str, limit: int, after_seq: int) -> list[dict[str, Any]]:
         _require_admin(claims, school, "admins read their own school's books")
@@ -222,7 +214,8 @@ class CreditBank:
         posted = Posted(created=[])
         result = posted.add(append_in(tx, reversal_drafts(entries, target, reason, author), at, None))
         if posted.created:
-            posted.add(append_in(tx, level_drafts(tx, target.student, home, self.thresholds), at, None))
+            history = entries + posted.created
+            posted.add(append_in(tx, level_drafts(history, target.student, home, self.thresholds), at, None))
         checkpoint_in(tx, at, self._signer, posted)
         return result, bool(posted.created)
 
@@ -263,7 +256,8 @@ class CreditBank:
         posted = Posted(created=[])
         result = posted.add(append_in(tx, [draft], at, None))
         if posted.created:
-            posted.add(append_in(tx, level_drafts(tx, recognition.student, recognition.home_school,
+            history = entries_for_student_in(tx, recognition.student)
+            posted.add(append_in(tx, level_drafts(history, recognition.student, recognition.home_school,
                                                   self.thresholds), at, None))
         checkpoint_in(tx, at, self._signer, posted)
         return result, bool(posted.created)

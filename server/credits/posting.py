@@ -96,9 +96,10 @@ def _reversal(target: Entry, reason: str, author: str) -> EntryDraft:
                       ref=target.seq, author=author, reason=reason)
 
 
-def level_drafts(tx: Tx, student: str, home_school: str, thresholds: Thresholds) -> list[EntryDraft]:
-    """A LEVEL_CHANGE entry if the student's recognised credits moved them to another level."""
-    account = account_of(student, entries_for_student_in(tx, student), thresholds)
+def level_drafts(entries: Sequence[Entry], student: str, home_school: str, thresholds: Thresholds) -> list[EntryDraft]:
+    """A LEVEL_CHANGE entry if the student's recognised credits (all of ``entries``, the student's
+    whole history) moved them to another level."""
+    account = account_of(student, entries, thresholds)
     if account.level is account.recorded_level:
         return []
     return [EntryDraft(key=f"level:{student}:{account.level_changes + 1}", kind=EntryKind.LEVEL_CHANGE,
@@ -124,8 +125,8 @@ def _recognise_own(plan: LessonPlan, earned: Entry) -> EntryDraft:
                       ref=earned.seq, author=SYSTEM_AUTHOR, reason="earned at the home school")
 
 
-def _post_student(tx: Tx, plan: LessonPlan, student: PlannedStudent, at: str, posted: Posted) -> bool:
-    """Append what ``student`` needs; True if anything of theirs changed."""
+def _post_student(tx: Tx, plan: LessonPlan, student: PlannedStudent, at: str, posted: Posted) -> list[Entry] | None:
+    """Append what ``student`` needs; their whole history afterwards, or None if nothing changed."""
     entries = entries_for_student_in(tx, student.code)
     earned = [e for e in entries if e.kind is EntryKind.EARNED and e.lesson == plan.lesson]
     reversals = reversed_seqs(entries)
@@ -139,7 +140,7 @@ def _post_student(tx: Tx, plan: LessonPlan, student: PlannedStudent, at: str, po
         reason = f"attendance corrected: {student.status}"
         for target in live:
             posted.add(append_in(tx, reversal_drafts(entries, target, reason, SYSTEM_AUTHOR), at, None))
-    return len(posted.created) > before
+    return entries + posted.created[before:] if len(posted.created) > before else None
 
 
 def _follow_up(tx: Tx, plan: LessonPlan, student: PlannedStudent, earned: Entry, at: str, posted: Posted) -> None:
@@ -164,8 +165,9 @@ def post_lesson_in(tx: Tx, plan: LessonPlan, at: str, thresholds: Thresholds,
         raise StalePlan(f"lesson {plan.lesson} was corrected while its posting was prepared")
     posted = Posted(created=[])
     for student in plan.students:
-        if _post_student(tx, plan, student, at, posted):
-            posted.add(append_in(tx, level_drafts(tx, student.code, student.home_school, thresholds), at, None))
+        history = _post_student(tx, plan, student, at, posted)
+        if history is not None:
+            posted.add(append_in(tx, level_drafts(history, student.code, student.home_school, thresholds), at, None))
     checkpoint_in(tx, at, signer, posted)
     if complete:
         mark_posted_in(tx, plan.lesson, plan.policy_version, at)

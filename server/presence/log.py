@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from classroom.attendance import PresenceEvent, PresenceKind
@@ -68,9 +68,8 @@ class _Batch:
     request: Request | None = None
 
 
-@dataclass
-class _Outcome:
-    results: dict[int, list[str] | Exception] = field(default_factory=dict)
+Outcome = dict[int, list[str] | Exception]
+"""Per batch index of one commit: "created"/"exists" for each event, or why the batch was refused."""
 
 
 def _row(event: PresenceEvent, author: str) -> tuple[object, ...]:
@@ -110,14 +109,16 @@ def _request_conflict(tx: Tx, request: Request | None, staged: dict[str, str]) -
     return None
 
 
-def _write_batches(tx: Tx, batches: Sequence[tuple[list[tuple[object, ...]], Request | None]]) -> _Outcome:
+def _write_batches(tx: Tx, batches: Sequence[tuple[list[tuple[object, ...]], Request | None]]) -> Outcome:
     """Insert what is new; per batch, "created"/"exists" for each row or the conflict."""
     existing = _existing(tx, sorted({str(row[0]) for rows, _request in batches for row in rows}))
-    outcome, fresh, requests = _Outcome(), [], dict[str, str]()
+    outcome: Outcome = {}
+    fresh: list[tuple[object, ...]] = []
+    requests: dict[str, str] = {}
     for index, (rows, request) in enumerate(batches):
         conflict = _request_conflict(tx, request, requests)
         if conflict is not None:
-            outcome.results[index] = conflict
+            outcome[index] = conflict
             continue
         results: list[str] = []
         staged: dict[str, tuple[object, ...]] = {}
@@ -125,7 +126,7 @@ def _write_batches(tx: Tx, batches: Sequence[tuple[list[tuple[object, ...]], Req
             key = str(row[0])
             before = existing.get(key) or staged.get(key)
             if before is not None and not _same(before, row):
-                outcome.results[index] = EventKeyConflict(f"event key {key!r} was used for a different event")
+                outcome[index] = EventKeyConflict(f"event key {key!r} was used for a different event")
                 break
             results.append("exists" if before is not None else "created")
             staged.setdefault(key, row)
@@ -133,7 +134,7 @@ def _write_batches(tx: Tx, batches: Sequence[tuple[list[tuple[object, ...]], Req
             new = [row for key, row in staged.items() if key not in existing]
             fresh.extend(new)
             existing.update((str(row[0]), row) for row in new)
-            outcome.results[index] = results
+            outcome[index] = results
     tx.executemany(_INSERT, fresh)
     tx.executemany("INSERT INTO presence_requests (key, digest) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
                    [(key, digest) for key, digest in requests.items()])
@@ -142,11 +143,7 @@ def _write_batches(tx: Tx, batches: Sequence[tuple[list[tuple[object, ...]], Req
 
 def events_in(tx: Tx, lesson: str) -> list[PresenceEvent]:
     rows = tx.all(f"SELECT {_COLUMNS} FROM presence_events WHERE lesson = ? ORDER BY id", (lesson,))
-    return [
-        PresenceEvent(key=r[0], lesson=r[1], kind=PresenceKind(r[2]), at=float(r[3]), classroom=r[4], session=r[5],
-                      student=r[6], source=r[7], rollcall=r[8])
-        for r in rows
-    ]
+    return [_event(row) for row in rows]
 
 
 def last_presence_in(tx: Tx, lesson: str, student: str) -> tuple[int, PresenceEvent | None]:
@@ -169,10 +166,7 @@ def lessons_of_student_in(tx: Tx, student: str) -> list[str]:
 
 def _key_in(tx: Tx, key: str) -> PresenceEvent | None:
     row = tx.one(f"SELECT {_COLUMNS} FROM presence_events WHERE key = ?", (key,))
-    if row is None:
-        return None
-    return PresenceEvent(key=row[0], lesson=row[1], kind=PresenceKind(row[2]), at=float(row[3]), classroom=row[4],
-                         session=row[5], student=row[6], source=row[7], rollcall=row[8])
+    return None if row is None else _event(row)
 
 
 class PresenceLog:
@@ -218,11 +212,9 @@ class PresenceLog:
         return future
 
     async def flush(self) -> None:
-        """Wait until everything queued so far is committed."""
-        while self._queue or not self._idle.is_set():
-            await self._idle.wait()
-            if self._queue:
-                await asyncio.sleep(0)
+        """Wait until everything queued so far is committed (queueing clears ``_idle``; the writer
+        sets it only once the queue is empty and committed)."""
+        await self._idle.wait()
 
     async def events(self, lesson: str) -> list[PresenceEvent]:
         """Every event of ``lesson`` in append order."""
@@ -268,7 +260,7 @@ class PresenceLog:
                     batch.done.set_exception(exc)
             return
         for index, batch in enumerate(batches):
-            result = outcome.results[index]
+            result = outcome[index]
             if batch.done.done():
                 continue
             if isinstance(result, Exception):

@@ -138,6 +138,8 @@ class _Engine:
     def __init__(self, name: str) -> None:
         self._worker = _Worker(name)
         self._reader = _Worker(f"{name}-read")
+        self._conn: Any = None
+        self._read_conn: Any = None
 
     async def open(self) -> None:
         """Connect (creating the schema) and open the reader; idempotent."""
@@ -186,10 +188,14 @@ class _Engine:
         raise NotImplementedError
 
     def _disconnect(self) -> None:
-        raise NotImplementedError
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def _disconnect_reader(self) -> None:
-        raise NotImplementedError
+        if self._read_conn is not None:
+            self._read_conn.close()
+            self._read_conn = None
 
 
 class _SqliteTx:
@@ -221,8 +227,6 @@ class SqliteDatabase(_Engine):
         self.path = Path(path)
         super().__init__(name)
         self._schema = render_schema(schema, self.dialect)
-        self._conn: sqlite3.Connection | None = None
-        self._read_conn: sqlite3.Connection | None = None
 
     def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         conn = self._read_conn
@@ -238,11 +242,6 @@ class SqliteDatabase(_Engine):
         conn.execute("PRAGMA query_only=ON")
         conn.execute("PRAGMA busy_timeout=5000")
         self._read_conn = conn
-
-    def _disconnect_reader(self) -> None:
-        if self._read_conn is not None:
-            self._read_conn.close()
-            self._read_conn = None
 
     def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         conn = self._conn
@@ -268,11 +267,6 @@ class SqliteDatabase(_Engine):
         conn.execute("PRAGMA busy_timeout=5000")
         conn.executescript(self._schema)
         self._conn = conn
-
-    def _disconnect(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
 
 
 class _PostgresTx:
@@ -313,8 +307,6 @@ class PostgresDatabase(_Engine):
         self.namespace = namespace
         super().__init__(name)
         self._schema = render_schema(schema, self.dialect)
-        self._conn: Any = None
-        self._read_conn: Any = None
         self.application_name = f"classroom-{name}"[:63]
 
     def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
@@ -336,11 +328,6 @@ class PostgresDatabase(_Engine):
         conn.execute(f'SET search_path TO "{self.namespace}"'.encode())
         conn.execute(b"SET default_transaction_read_only = on")
         self._read_conn = conn
-
-    def _disconnect_reader(self) -> None:
-        if self._read_conn is not None:
-            self._read_conn.close()
-            self._read_conn = None
 
     def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         import psycopg
@@ -368,11 +355,6 @@ class PostgresDatabase(_Engine):
             for statement in _statements(self._schema):
                 conn.execute(statement.encode())  # our own DDL, no parameters
         self._conn = conn
-
-    def _disconnect(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
 
 
 def _statements(script: str) -> list[str]:

@@ -198,6 +198,15 @@ async def test_bad_ledger_paths_are_refused(p: Programme, path: str) -> None:
     assert response.status_code in (400, 404)
 
 
+def verify_args(p: Programme) -> list[str]:
+    """``classroom ledger verify`` arguments for the programme's database."""
+    settings = p.app.state.settings
+    args = ["--data-dir", str(settings.data_dir)]
+    if settings.database_url:
+        args += ["--database-url", settings.database_url, "--namespace", settings.database_schema]
+    return args
+
+
 async def verify(args: list[str]) -> tuple[int, str]:
     """``classroom ledger verify`` as an admin runs it: another process."""
     process = await asyncio.create_subprocess_exec(sys.executable, "-m", "server", "ledger", "verify", *args,
@@ -210,9 +219,7 @@ async def verify(args: list[str]) -> tuple[int, str]:
 async def test_verify_finds_an_amount_edited_behind_the_servers_back(p: Programme) -> None:
     await taught(p)
     settings = p.app.state.settings
-    args = ["--data-dir", str(settings.data_dir)]
-    if settings.database_url:
-        args += ["--database-url", settings.database_url, "--namespace", settings.database_schema]
+    args = verify_args(p)
     code, out = await verify(args)
     assert code == 0, out
     forged = "UPDATE ledger_entries SET amount = 2000 WHERE seq = 1"
@@ -255,10 +262,7 @@ async def test_a_lesson_posted_in_several_transactions_is_whole_and_verifies(
     await taught(p)
     assert kinds(await p.credits(A)) == [("earned", "2.00")]
     assert (await p.credits(EAST_STUDENT, school="east"))["level"] == "iron"
-    settings = p.app.state.settings
-    args = ["--data-dir", str(settings.data_dir)]
-    if settings.database_url:
-        args += ["--database-url", settings.database_url, "--namespace", settings.database_schema]
+    args = verify_args(p)
     code, out = await verify(args)
     assert code == 0, out
 
