@@ -65,6 +65,7 @@ from classroom.attendance import PresenceEvent, PresenceKind  # noqa: E402
 from classroom.ledger import format_at  # noqa: E402
 from classroom.lessons import Lesson  # noqa: E402
 from classroom.levels import DEFAULT_THRESHOLDS  # noqa: E402
+from classroom.principal import Principal  # noqa: E402
 from classroom.roles import Role  # noqa: E402
 from server import cli  # noqa: E402
 from server.app import CREDITS_SCHEMA_SQL, DB_FILE  # noqa: E402
@@ -181,7 +182,7 @@ class Clock:
 
 
 def _claims(subject: str, role: Role) -> Claims:
-    return Claims(subject=subject, role=role, school="east", lesson="*", grants=(), expires_at=int(T0) + 86_400)
+    return Claims(Principal("east", role, subject), lesson="*", grants=(), expires_at=int(T0) + 86_400)
 
 
 async def _append_all(log: PresenceLog, batches: list[Batch], window: int = 64) -> collections.Counter[str]:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from classroom.errors import InvalidTransition, ValidationError
+from classroom.principal import Principal
+from classroom.roles import Role
 
 __all__ = [
     "MAX_ID_CHARS",
@@ -47,6 +49,11 @@ class Lesson:
     created_at: float
     started_at: float | None
     ended_at: float | None
+
+    @property
+    def teacher_principal(self) -> Principal:
+        """The teacher as a principal: a teacher of the lesson's own school."""
+        return Principal(self.school, Role.TEACHER, self.teacher)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict; ``state`` is its string value."""

@@ -31,6 +31,7 @@ from typing import Any
 
 from classroom.access import Claims, covers_lesson
 from classroom.errors import Conflict, ValidationError
+from classroom.principal import Principal
 from classroom.roles import Role
 
 __all__ = [
@@ -165,10 +166,8 @@ def can_replay(claims: Claims, recording: Recording, reach: Reach = Reach()) -> 
 def can_add_chapter(claims: Claims, recording: Recording, lesson_teacher: str | None) -> bool:
     """Only the lesson's own teacher (of the recording's school) adds chapters."""
     return (
-        claims.role is Role.TEACHER
-        and lesson_teacher is not None
-        and claims.subject == lesson_teacher
-        and claims.school == recording.school
+        lesson_teacher is not None
+        and claims.principal == Principal(recording.school, Role.TEACHER, lesson_teacher)
         and covers_lesson(claims, recording.lesson_id)
     )
 

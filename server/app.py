@@ -104,13 +104,13 @@ class Components:
 def _components(settings: Settings, clock: Callable[[], float]) -> Components:
     """Build (but do not start) the components from the settings."""
     store = SqliteLessonStore(settings.data_dir / DB_FILE)
-    lessons = Lessons(store, clock=clock)
-    engine = MediaEngine()
-    training_log = SqliteEventLog(settings.data_dir / TRAINING_LOG_FILE)
     credits_db = open_database(settings.database_url, settings.data_dir / CREDITS_DB_FILE, CREDITS_SCHEMA_SQL,
                                name="credits-db", namespace=settings.database_schema)
     directory_store = DirectoryStore(credits_db)
     people = DirectoryPort(credits_db)
+    lessons = Lessons(store, clock=clock, course_school=people.course_school)
+    engine = MediaEngine()
+    training_log = SqliteEventLog(settings.data_dir / TRAINING_LOG_FILE)
     presence_log = PresenceLog(credits_db)
     connections = ClassroomConnections(presence_log, clock=clock)
     rooms = Rooms(engine, settings.max_on_stage, training_log, connections)

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from classroom import lessons as domain
-from classroom.access import ANY_LESSON, Claims, can_manage_lessons, can_view, covers_lesson
+from classroom.access import ANY_LESSON, Claims, can_manage_lessons, can_view, covers_lesson, is_teacher_of
 from classroom.errors import PermissionDenied, ValidationError
 from classroom.lessons import Lesson
 from classroom.roles import Role
@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 EndedListener = Callable[[str], Awaitable[None]]
 LiveListener = Callable[[Lesson], Awaitable[None]]
+CourseSchool = Callable[[str], Awaitable[str | None]]
+"""The school that teaches a course, or None for an unknown course."""
 CREATE_FIELDS = frozenset({"title", "teacher", "course", "recording"})
 
 
@@ -38,8 +40,10 @@ class Lessons:
         *,
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = _new_id,
+        course_school: CourseSchool | None = None,
     ) -> None:
         self.store = store
+        self._course_school = course_school
         self.on_ended: list[EndedListener] = []
         self.on_live: list[LiveListener] = []
         """awaited on every go_live (each time the teacher publishes), also when already live"""
@@ -63,9 +67,20 @@ class Lessons:
             recording=body.get("recording", True),
             now=self._clock(),
         )
+        await self._check_course(lesson)
         await self.store.create(lesson)
         log.info("lesson created lesson=%s teacher=%s school=%s", lesson.id, lesson.teacher, lesson.school)
         return lesson
+
+    async def _check_course(self, lesson: Lesson) -> None:
+        """A lesson's course must be one its own school teaches: its credits go into that school's books."""
+        if lesson.course is None or self._course_school is None:
+            return
+        school = await self._course_school(lesson.course)
+        if school is None:
+            raise ValidationError(f"course {lesson.course} is not in the directory")
+        if school != lesson.school:
+            raise ValidationError(f"course {lesson.course} is taught by school {school}, not {lesson.school}")
 
     async def get(self, lesson_id: str, claims: Claims | None = None) -> Lesson:
         """The lesson; with ``claims``, only if the caller may view it (scope checked first)."""
@@ -109,7 +124,7 @@ class Lessons:
             _check_may_end(claims, lesson)
             ended = domain.end(lesson, self._clock())
             await self.store.update(ended)
-        log.info("lesson ended lesson=%s by=%s", lesson_id, claims.subject)
+        log.info("lesson ended lesson=%s by=%s", lesson_id, claims.principal)
         await self._notify_ended(lesson_id)
         return ended
 
@@ -135,7 +150,7 @@ def _teacher_of(claims: Claims, body: Mapping[str, Any]) -> str:
 
 
 def _check_may_end(claims: Claims, lesson: Lesson) -> None:
-    own = claims.role is Role.TEACHER and lesson.teacher == claims.subject
+    own = is_teacher_of(claims, lesson)
     school_admin = claims.role is Role.ADMIN and lesson.school == claims.school
     if not (own or school_admin):
         raise PermissionDenied(f"only the teacher or an admin of its school may end {lesson.id}")

@@ -11,9 +11,10 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from classroom.access import Claims, can_publish, can_view
+from classroom.access import Claims, can_join, can_publish, can_view
 from classroom.feeds import whip_feed
 from classroom.lessons import Lesson, LessonState
+from classroom.principal import Principal
 from media import MediaEngine, Transport
 from server.errors import ConflictError, Forbidden, NotFoundError
 from server.lessons_service import Lessons
@@ -28,7 +29,7 @@ class MediaSession:
     id: str
     lesson_id: str
     kind: str  # "whip" | "whep"
-    subject: str
+    principal: Principal
     transport: Transport
 
 
@@ -56,7 +57,7 @@ class LiveMedia:
         session = self.sessions.get(session_id)
         if session is None or session.lesson_id != lesson_id or session.kind != kind:
             raise NotFoundError(f"no {kind.upper()} session {session_id} in lesson {lesson_id}")
-        if session.subject != claims.subject:
+        if session.principal != claims.principal:
             raise Forbidden("only the session's owner may end it")
         await self._close(session)
 
@@ -75,13 +76,15 @@ class LiveMedia:
         lesson = await self._lessons.get(lesson_id)
         if publish and not can_publish(claims, lesson):
             raise Forbidden("only the lesson's teacher may publish")
+        if not can_join(claims, lesson):
+            raise Forbidden("a teacher watches only her own lesson")
         if lesson.state is LessonState.ENDED:
             raise ConflictError(f"lesson {lesson_id} has ended")
         return lesson
 
     async def _negotiate(self, kind: str, claims: Claims, lesson: Lesson, offer: str) -> tuple[MediaSession, str]:
         router = self.engine.router(lesson.id)
-        transport = router.create_transport(owner=f"{kind}:{claims.subject}")
+        transport = router.create_transport(owner=f"{kind}:{claims.principal}")
         taken: set[str] = set()
 
         def name_feed(track_kind: str, mid: str) -> str | None:
@@ -95,14 +98,15 @@ class LiveMedia:
         except BaseException:
             await transport.close()
             raise
-        session = MediaSession(secrets.token_urlsafe(12), lesson.id, kind, claims.subject, transport)
+        session = MediaSession(secrets.token_urlsafe(12), lesson.id, kind, claims.principal, transport)
         self.sessions[session.id] = session
 
         def forget(_transport: Transport) -> None:
             self.sessions.pop(session.id, None)
 
         transport.on_close(forget)
-        log.info("%s session started lesson=%s session=%s subject=%s", kind, lesson.id, session.id, claims.subject)
+        log.info("%s session started lesson=%s session=%s principal=%s", kind, lesson.id, session.id,
+                 claims.principal)
         return session, answer
 
     def _sessions_of(self, lesson_id: str, kind: str | None = None, exclude: str = "") -> list[MediaSession]:

@@ -153,9 +153,9 @@ class Replay:
             raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))}")
         if "at_s" not in body:
             raise ValidationError("at_s is required")
-        chapter = new_chapter(body["at_s"], body.get("title"), claims.subject, recording.duration_s)
+        chapter = new_chapter(body["at_s"], body.get("title"), str(claims.principal), recording.duration_s)
         updated = await self.recordings.add_chapter(recording_id, chapter)
-        log.info("chapter added recording=%s at_s=%.3f by=%s", recording_id, chapter.at_s, claims.subject)
+        log.info("chapter added recording=%s at_s=%.3f by=%s", recording_id, chapter.at_s, claims.principal)
         return updated
 
     async def delete(self, claims: Claims, recording_id: str) -> None:
@@ -177,7 +177,7 @@ class Replay:
         removed = await self.timeline.delete(recording.lesson_id, start, end, keep)
         await self.recordings.delete(recording_id)
         log.info("recording deleted recording=%s lesson=%s by=%s timeline_rows=%d",
-                 recording_id, recording.lesson_id, claims.subject, removed)
+                 recording_id, recording.lesson_id, claims.principal, removed)
 
     def _resolve(self, file: str) -> Path | None:
         """The track file under the media root, or None if it points elsewhere."""

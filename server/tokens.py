@@ -9,6 +9,7 @@ from typing import Any
 import jwt
 
 from classroom.access import ANY_LESSON, Claims
+from classroom.principal import Principal
 from classroom.roles import Role
 from server.errors import Unauthorized
 
@@ -91,9 +92,7 @@ def _claims(payload: dict[str, Any]) -> Claims:
     if not isinstance(grants, list) or not all(isinstance(g, str) for g in grants):
         raise Unauthorized("invalid token: grants must be a list of strings")
     return Claims(
-        subject=payload["sub"],
-        role=role,
-        school=payload["school"],
+        principal=Principal(school=payload["school"], role=role, subject=payload["sub"]),
         lesson=payload["lesson"],
         grants=tuple(grants),
         expires_at=int(payload["exp"]),

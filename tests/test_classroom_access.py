@@ -6,13 +6,14 @@ import pytest
 
 from classroom.access import Claims, can_interact, can_manage_lessons, can_publish, can_view, covers_lesson
 from classroom.lessons import new_lesson
+from classroom.principal import Principal
 from classroom.roles import Role
 
 LESSON = new_lesson("L1", "Mould design", "east", "alice", None, True, 0.0)
 
 
 def claims(role: Role, subject: str = "alice", lesson: str = "*") -> Claims:
-    return Claims(subject=subject, role=role, school="east", lesson=lesson, grants=(), expires_at=0)
+    return Claims(Principal("east", role, subject), lesson=lesson, grants=(), expires_at=0)
 
 
 def test_star_scope_covers_every_lesson_and_lesson_scope_only_its_own() -> None:

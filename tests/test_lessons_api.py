@@ -27,7 +27,16 @@ async def test_health_needs_no_token(client: httpx.AsyncClient) -> None:
     assert response.json() == {"status": "ok"}
 
 
+async def add_course(client: httpx.AsyncClient, tokens: Tokens, course: str, school: str = "east") -> None:
+    admin = tokens.admin(school=school)
+    registered = await client.put(f"/api/schools/{school}", json={"name": school.title()}, headers=admin)
+    assert registered.status_code in (200, 201), registered.text
+    added = await client.post("/api/courses", json={"id": course, "title": "Moulds", "credits": 2}, headers=admin)
+    assert added.status_code == 201, added.text
+
+
 async def test_teacher_creates_a_scheduled_lesson_with_location(client: httpx.AsyncClient, tokens: Tokens) -> None:
+    await add_course(client, tokens, "mould-101")
     response = await create(client, tokens.teacher("alice"), course="mould-101")
     assert response.status_code == 201
     lesson = response.json()
@@ -232,3 +241,13 @@ async def test_lessons_persist_across_app_restarts(settings, tokens: Tokens, cli
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as other:
             fetched = await other.get(f"/api/lessons/{lesson['id']}", headers=tokens.student())
     assert fetched.status_code == 200 and fetched.json()["title"] == "Mould design"
+
+
+async def test_a_lesson_names_only_a_course_of_its_own_school(client: httpx.AsyncClient, tokens: Tokens) -> None:
+    await add_course(client, tokens, "weld-201", school="west")
+    before = (await client.get("/api/lessons", headers=tokens.teacher())).json()["lessons"]
+    for course in ("weld-201", "no-such-course"):
+        response = await create(client, tokens.teacher("alice"), course=course)
+        assert_error(response, 400, "bad_request")
+        assert course in response.json()["error"]["message"]
+    assert (await client.get("/api/lessons", headers=tokens.teacher())).json()["lessons"] == before

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from classroom.errors import Conflict, PermissionDenied, ValidationError
+from classroom.principal import Principal
 from classroom.roles import Role
 from classroom.training.packml import Action, Status, next_status
 from classroom.training.rules import active_alarms, blocking_interlock
@@ -35,10 +36,9 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Actor:
-    subject: str
-    role: Role
+Actor = Principal
+"""Who sends a command: a principal (stations are assigned to classrooms by subject, which is unique
+within a lesson's room)."""
 
 
 @dataclass(frozen=True)

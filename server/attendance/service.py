@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from classroom import fields
-from classroom.access import Claims, covers_lesson
+from classroom.access import Claims, covers_lesson, is_student, is_teacher_of
 from classroom.attendance import (
     Excuse,
     ExpectedStudent,
@@ -201,7 +201,7 @@ class Attendance:
         except ValueError:
             raise ValidationError(f"status must be one of {', '.join(s.value for s in Status)}") from None
         override = Override(student=student, status=status, reason=fields.reason(body),
-                            author=claims.subject, at=self._clock())
+                            author=str(claims.principal), at=self._clock())
         view = await self.compute(lesson)
         apply_overrides(view.attendance, [override])  # refuses a student who is not in the lesson
         record, created = await self._db.transact(add_override_in, idempotency_key(key, required=False), lesson.id,
@@ -218,7 +218,7 @@ class Attendance:
         excuse = _excuse_of(body)
         await self._check_excuser(claims, lesson, excuse)
         record, created = await self._db.transact(add_excuse_in, idempotency_key(key, required=False), lesson.id,
-                                                  excuse, claims.subject,
+                                                  excuse, str(claims.principal),
                                                   claims.school, self._clock())
         if created:
             await self._corrected(lesson)
@@ -267,20 +267,19 @@ def _excuse_of(body: Mapping[str, Any]) -> Excuse:
 
 
 def _sees_everything(claims: Claims, lesson: Lesson) -> bool:
-    return (claims.role is Role.ADMIN and claims.school == lesson.school) or (
-        claims.role is Role.TEACHER and claims.subject == lesson.teacher and claims.school == lesson.school)
+    return (claims.role is Role.ADMIN and claims.school == lesson.school) or is_teacher_of(claims, lesson)
 
 
 def _check_reader(claims: Claims, lesson: Lesson) -> None:
     if claims.role not in (Role.ADMIN, Role.TEACHER) or not covers_lesson(claims, lesson.id):
         raise PermissionDenied("a lesson's attendance is read by its teacher and by admins")
-    if claims.role is Role.TEACHER and (claims.subject != lesson.teacher or claims.school != lesson.school):
+    if claims.role is Role.TEACHER and not is_teacher_of(claims, lesson):
         raise PermissionDenied("only the lesson's own teacher reads its attendance")
 
 
 def _may_read_student(claims: Claims, code: str, student: RosterStudent | None) -> bool:
     if claims.role is Role.STUDENT:
-        return claims.subject.upper() == code
+        return is_student(claims, code, None if student is None else student.school)
     return claims.role is Role.ADMIN and student is not None and student.school == claims.school
 
 

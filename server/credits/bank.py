@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from classroom import fields
-from classroom.access import Claims, covers_lesson
+from classroom.access import Claims, covers_lesson, is_school_admin, is_student
 from classroom.credit_account import account_of
 from classroom.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from classroom.fields import reject_unknown
@@ -88,8 +88,9 @@ def rfc3339(seconds: float) -> str:
 
 
 def _require_admin(claims: Claims, school: str, message: str) -> None:
-    if claims.role is not Role.ADMIN or claims.school != school:
-        raise PermissionDenied(message)
+    """The school's books are administered with an admin token of that school for all lessons."""
+    if not is_school_admin(claims, school):
+        raise PermissionDenied(message + " (with a token for all lessons)")
 
 
 class CreditBank:
@@ -159,7 +160,8 @@ class CreditBank:
     async def repost(self, claims: Claims, lesson_id: str) -> dict[str, Any]:
         """An admin of the lesson's school posts it again (after a failure); nothing is doubled."""
         lesson = await self._lessons.get(lesson_id)
-        _require_admin(claims, lesson.school, "only an admin of the lesson's school posts its credits")
+        if claims.role is not Role.ADMIN or claims.school != lesson.school:
+            raise PermissionDenied("only an admin of the lesson's school posts its credits")
         if not covers_lesson(claims, lesson.id):
             raise PermissionDenied(f"token does not cover lesson {lesson.id}")
         if lesson.ended_at is None:
@@ -204,7 +206,7 @@ class CreditBank:
         _require_admin(claims, target.school, "admins reverse entries in their own school's books")
         student = await self._directory.student(target.student)
         home = student.school if student is not None else target.school
-        return await self._db.transact(self._reverse_in, target, reason, claims.subject, home,
+        return await self._db.transact(self._reverse_in, target, reason, str(claims.principal), home,
                                        rfc3339(self._clock()))
 
     def _reverse_in(self, tx: Tx, target: Entry, reason: str, author: str, home: str,
@@ -223,8 +225,7 @@ class CreditBank:
 
     async def recognitions(self, claims: Claims, status: str | None, limit: int,
                            after_seq: int) -> list[dict[str, Any]]:
-        if claims.role is not Role.ADMIN:
-            raise PermissionDenied("admins read the recognitions of their school")
+        _require_admin(claims, claims.school, "admins read the recognitions of their school")
         wanted = _status(status)
         found = await self._db.read(recognitions_in, claims.school, wanted, min(max(limit, 1), MAX_PAGE),
                                         after_seq)
@@ -239,7 +240,7 @@ class CreditBank:
         if recognition is None:
             raise NotFound(f"no recognition for ledger entry {earned_seq}")
         _require_admin(claims, recognition.home_school, "only an admin of the student's home school decides")
-        return await self._db.transact(self._decide_in, recognition, action, reason, claims.subject,
+        return await self._db.transact(self._decide_in, recognition, action, reason, str(claims.principal),
                                        rfc3339(self._clock()))
 
     def _decide_in(self, tx: Tx, recognition: Recognition, action: str, reason: str, author: str,
@@ -278,15 +279,13 @@ class CreditBank:
                                   "factor_pct": rule.factor_pct})
 
     async def put_rule(self, claims: Claims, body: Mapping[str, Any]) -> RecognitionRule:
-        if claims.role is not Role.ADMIN:
-            raise PermissionDenied("admins set their school's recognition rules")
+        _require_admin(claims, claims.school, "admins set their school's recognition rules")
         rule = new_rule(claims.school, body)
-        await self._db.transact(add_rule_in, rule, claims.subject, self._clock())
+        await self._db.transact(add_rule_in, rule, str(claims.principal), self._clock())
         return rule
 
     async def rules(self, claims: Claims) -> list[RecognitionRule]:
-        if claims.role is not Role.ADMIN:
-            raise PermissionDenied("admins read their school's recognition rules")
+        _require_admin(claims, claims.school, "admins read their school's recognition rules")
         return await self._db.read(rules_in, claims.school)
 
     # --- checkpoints --------------------------------------------------------------------------------
@@ -310,7 +309,7 @@ def _status(status: str | None) -> RecognitionStatus | None:
 def _visible_entries(claims: Claims, code: str, student: RosterStudent | None,
                      entries: Sequence[Entry]) -> list[Entry]:
     if claims.role is Role.STUDENT:
-        if claims.subject.upper() != code:
+        if not is_student(claims, code, None if student is None else student.school):
             raise PermissionDenied("students read only their own credits")
         return list(entries)
     if claims.role is not Role.ADMIN:

@@ -45,6 +45,10 @@ class DirectoryPort:
         found = await self._db.read(classroom_in, classroom)
         return None if found is None else found.school
 
+    async def course_school(self, course: str) -> str | None:
+        found = await self._db.read(course_in, course)
+        return None if found is None else found.school
+
     async def course_credits(self, course: str) -> int | None:
         found = await self._db.read(course_in, course)
         return None if found is None else found.credits_centi

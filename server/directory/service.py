@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from classroom import people
-from classroom.access import Claims
+from classroom.access import ANY_LESSON, Claims, is_school_admin, is_student
 from classroom.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from classroom.people import Classroom, Course, FieldError, School, Student
 from classroom.roles import Role
@@ -88,8 +88,9 @@ def _is_admin_of(claims: Claims, school: str) -> bool:
 
 
 def _require_admin(claims: Claims, action: str) -> None:
-    if claims.role is not Role.ADMIN:
-        raise PermissionDenied(f"only admins {action}")
+    """School administration needs an admin token that is not scoped to one lesson."""
+    if claims.role is not Role.ADMIN or claims.lesson != ANY_LESSON:
+        raise PermissionDenied(f"only admins with an all-lessons token {action}")
 
 
 def _path_code(code: str) -> str:
@@ -110,12 +111,12 @@ class Directory:
 
     async def put_school(self, claims: Claims, school_id: str, body: Mapping[str, Any]) -> tuple[School, bool]:
         """Register or rename the caller's school; (school, True if newly registered)."""
-        if not _is_admin_of(claims, school_id):
+        if not is_school_admin(claims, school_id):
             raise PermissionDenied(f"only an admin of {school_id} registers or renames it")
         _check_fields(body, _SCHOOL_FIELDS)
         school = people.new_school(school_id, body.get("name"), body.get("region"))
         created = await self.store.put_school(school)
-        log.info("school %s school=%s by=%s", "registered" if created else "renamed", school.id, claims.subject)
+        log.info("school %s school=%s by=%s", "registered" if created else "renamed", school.id, claims.principal)
         return school, created
 
     async def schools(self, claims: Claims) -> list[School]:
@@ -130,7 +131,7 @@ class Directory:
         _check_fields(body, _CLASSROOM_FIELDS)
         classroom = people.new_classroom(body.get("id"), claims.school, body.get("name"))
         await self.store.add_classroom(classroom)
-        log.info("classroom added classroom=%s school=%s by=%s", classroom.id, classroom.school, claims.subject)
+        log.info("classroom added classroom=%s school=%s by=%s", classroom.id, classroom.school, claims.principal)
         return classroom
 
     async def classrooms(self, claims: Claims, school: str | None = None) -> list[Classroom]:
@@ -145,7 +146,7 @@ class Directory:
         _check_fields(body, _STUDENT_FIELDS)
         student = people.new_student(body.get("code"), body.get("name"), claims.school, body.get("classroom"))
         await self.store.add_student(student)
-        log.info("student added code=%s school=%s by=%s", student.code, student.school, claims.subject)
+        log.info("student added code=%s school=%s by=%s", student.code, student.school, claims.principal)
         return student
 
     async def students(self, claims: Claims, school: str | None = None, classroom: str | None = None) -> list[Student]:
@@ -158,10 +159,13 @@ class Directory:
     async def student(self, claims: Claims, code: str) -> Student:
         """A student's record, for the student themself or an admin of their home school."""
         code = _path_code(code)
-        itself = claims.role is Role.STUDENT and _path_code(claims.subject) == code
-        if not itself and claims.role is not Role.ADMIN:
+        if claims.role not in (Role.STUDENT, Role.ADMIN):
             raise PermissionDenied("a student reads only their own record")
-        student = _found(await self.store.student(code), f"student {code}")
+        student = await self.store.student(code)
+        itself = is_student(claims, code, None if student is None else student.school)
+        if claims.role is Role.STUDENT and not itself:
+            raise PermissionDenied("a student reads only their own record")
+        student = _found(student, f"student {code}")
         if not itself and not _is_admin_of(claims, student.school):
             raise PermissionDenied(f"only admins of {student.school} read its students")
         return student
@@ -173,12 +177,12 @@ class Directory:
         if not body:
             raise ValidationError(f"give at least one of: {', '.join(sorted(_STUDENT_PATCH_FIELDS))}")
         known = _found(await self.store.student(_path_code(code)), f"student {_path_code(code)}")
-        if not _is_admin_of(claims, known.school):
+        if not is_school_admin(claims, known.school):
             raise PermissionDenied(f"only admins of {known.school} edit its students")
         name, classroom = body.get("name", known.name), body.get("classroom", known.classroom)
         changed = people.new_student(known.code, name, known.school, classroom)
         await self.store.update_student(changed)
-        log.info("student updated code=%s school=%s by=%s", changed.code, changed.school, claims.subject)
+        log.info("student updated code=%s school=%s by=%s", changed.code, changed.school, claims.principal)
         return changed
 
     async def add_course(self, claims: Claims, body: Mapping[str, Any]) -> Course:
@@ -187,7 +191,7 @@ class Directory:
         _check_fields(body, _COURSE_FIELDS)
         course = people.new_course(body.get("id"), claims.school, body.get("title"), body.get("credits"))
         await self.store.add_course(course)
-        log.info("course added course=%s school=%s by=%s", course.id, course.school, claims.subject)
+        log.info("course added course=%s school=%s by=%s", course.id, course.school, claims.principal)
         return course
 
     async def courses(self, claims: Claims, school: str | None = None) -> list[Course]:
@@ -204,7 +208,7 @@ class Directory:
         course = await self.course(claims, course_id)
         await self._check_may_enrol_all(claims, course, codes)
         enrolled = await self.store.enrol(course.id, codes)
-        log.info("enrolled course=%s students=%d new=%d by=%s", course.id, len(codes), len(enrolled), claims.subject)
+        log.info("enrolled course=%s students=%d new=%d by=%s", course.id, len(codes), len(enrolled), claims.principal)
         new = set(enrolled)
         return Enrolled(course.id, tuple(enrolled), tuple(code for code in codes if code not in new))
 
@@ -216,7 +220,7 @@ class Directory:
         _check_may_enrol(claims, course, student)
         code = student.code
         removed = await self.store.unenrol(course.id, code)
-        log.info("unenrolled course=%s student=%s removed=%s by=%s", course.id, code, removed, claims.subject)
+        log.info("unenrolled course=%s student=%s removed=%s by=%s", course.id, code, removed, claims.principal)
         return removed
 
     async def enrolments(self, claims: Claims, course_id: str) -> list[Student]:
@@ -237,7 +241,8 @@ class Directory:
         report = RosterReport(len(plan.created), len(plan.updated), len(plan.enrolments), plan.errors, dry_run)
         log.info(
             "roster imported school=%s created=%d updated=%d enrolled=%d errors=%d dry_run=%s by=%s",
-            claims.school, report.created, report.updated, report.enrolled, len(report.errors), dry_run, claims.subject,
+            claims.school, report.created, report.updated, report.enrolled, len(report.errors), dry_run,
+            claims.principal,
         )
         return report
 
@@ -251,7 +256,7 @@ class Directory:
 
 
 def _check_may_enrol(claims: Claims, course: Course, student: Student) -> None:
-    if not (_is_admin_of(claims, course.school) or _is_admin_of(claims, student.school)):
+    if not (is_school_admin(claims, course.school) or is_school_admin(claims, student.school)):
         raise PermissionDenied(f"student {student.code} is of {student.school}, which the caller does not administer")
 
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from classroom.access import Claims, covers_lesson
+from classroom.access import Claims, covers_lesson, is_teacher_of
 from classroom.attendance import PresenceEvent, PresenceKind
 from classroom.checkin_codes import CheckinCodes
 from classroom.errors import Conflict, NotFound, PermissionDenied, RateLimited, ValidationError
@@ -44,6 +44,8 @@ class Roster(Protocol):
     async def student(self, code: str) -> RosterStudent | None: ...
 
     async def is_enrolled(self, course: str, code: str) -> bool: ...
+
+    async def classroom_school(self, classroom: str) -> str | None: ...
 
 
 class Broadcast(Protocol):
@@ -126,7 +128,7 @@ class Presence:
         events += [self._student_event(lesson, claims.subject, code, PresenceKind.STUDENT_CHECKOUT, "roster", now,
                                        f"{base}:out:{code}") for code in checked_out]
         digest = _digest({"checked_in": sorted(checked_in), "checked_out": sorted(checked_out)})
-        results = await self._log.append(events, claims.subject, (base, digest))
+        results = await self._log.append(events, str(claims.principal), (base, digest))
         return _summary(events, results)
 
     # --- self check-in by the student -------------------------------------------------------
@@ -141,7 +143,7 @@ class Presence:
             raise ValidationError("code must be the digits shown on the classroom screen")
         lesson = await self._live_lesson_for(claims, lesson_id, Role.STUDENT)
         student = claims.subject.upper()
-        await self._check_on_roster(lesson, classroom, student)
+        await self._check_on_roster(lesson, classroom, student, school=claims.school)
         self._attempts.check(student)
         now = self._clock()
         try:
@@ -154,7 +156,7 @@ class Presence:
             return {"lesson": lesson.id, "classroom": classroom, "student": student, "result": "exists", "at": last.at}
         event = self._student_event(lesson, classroom, student, PresenceKind.STUDENT_CHECKIN, "self", now,
                                     f"{lesson.id}:self:{classroom}:{student}:{step}:{count}")
-        results = await self._log.append([event], claims.subject)
+        results = await self._log.append([event], str(claims.principal))
         return {"lesson": lesson.id, "classroom": classroom, "student": student, "result": results[0], "at": now}
 
     # --- roll calls ---------------------------------------------------------------------------
@@ -162,12 +164,12 @@ class Presence:
     async def open_rollcall(self, claims: Claims, lesson_id: str) -> dict[str, Any]:
         """The lesson's teacher calls the roll; connected classrooms are told at once."""
         lesson = await self._live_lesson_for(claims, lesson_id, Role.TEACHER)
-        if lesson.teacher != claims.subject or lesson.school != claims.school:
+        if not is_teacher_of(claims, lesson):
             raise PermissionDenied("only the lesson's teacher calls the roll")
         rollcall, now = secrets.token_hex(4), self._clock()
         event = PresenceEvent(lesson=lesson.id, kind=PresenceKind.ROLLCALL_OPEN, at=now, rollcall=rollcall,
                               source="teacher", key=_rollcall_key(lesson.id, rollcall))
-        await self._log.append([event], claims.subject)
+        await self._log.append([event], str(claims.principal))
         answer_by = now + self._rollcall_answer_s
         told = self._broadcast(lesson.id, {"type": "rollcall.started", "rollcall": rollcall, "answer_by": answer_by},
                                Role.CLASSROOM)
@@ -192,7 +194,7 @@ class Presence:
                                 student=code, source="rollcall", rollcall=rollcall,
                                 key=f"{_rollcall_key(lesson.id, rollcall)}:{claims.subject}:{code}")
                   for code in present]
-        results = await self._log.append(events, claims.subject)
+        results = await self._log.append(events, str(claims.principal))
         return {"rollcall": rollcall, **_summary(events, results)}
 
     # --- reading the raw events ---------------------------------------------------------------
@@ -200,8 +202,7 @@ class Presence:
     async def events(self, claims: Claims, lesson_id: str) -> list[dict[str, Any]]:
         """The lesson's raw presence events, for its teacher and its school's admins."""
         lesson = await self._lessons.get(lesson_id)
-        allowed = (claims.role is Role.ADMIN and claims.school == lesson.school) or (
-            claims.role is Role.TEACHER and claims.subject == lesson.teacher and claims.school == lesson.school)
+        allowed = (claims.role is Role.ADMIN and claims.school == lesson.school) or is_teacher_of(claims, lesson)
         if not allowed or not covers_lesson(claims, lesson.id):
             raise PermissionDenied("only the lesson's teacher and its school's admins read its presence events")
         return [event.to_json() for event in await self._log.events(lesson.id)]
@@ -213,15 +214,20 @@ class Presence:
             raise PermissionDenied(f"only a {role.value} token may do this")
         if not covers_lesson(claims, lesson_id):
             raise PermissionDenied(f"token does not cover lesson {lesson_id}")
+        if role is Role.CLASSROOM and await self._roster.classroom_school(claims.subject) != claims.school:
+            raise PermissionDenied(f"{claims.principal} is not a classroom of the directory")
         lesson = await self._lessons.get(lesson_id)
         if lesson.state is not LessonState.LIVE:
             raise Conflict(f"lesson {lesson.id} is {lesson.state.value}, not live")
         return lesson
 
-    async def _check_on_roster(self, lesson: Lesson, classroom: str, code: str) -> None:
+    async def _check_on_roster(self, lesson: Lesson, classroom: str, code: str, *, school: str | None = None) -> None:
+        """The student is on the classroom's roster (and, with ``school``, of that home school)."""
         student = await self._roster.student(code)
         if student is None:
             raise ValidationError(f"no student with skill-worker code {code}")
+        if school is not None and student.school != school:
+            raise PermissionDenied(f"student {code} is not a student of {school}")
         if student.classroom != classroom:
             raise PermissionDenied(f"student {code} is not on classroom {classroom}'s roster")
         if lesson.course is not None and not await self._roster.is_enrolled(lesson.course, code):

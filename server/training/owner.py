@@ -147,7 +147,7 @@ class LineOwner:
             return
         if changes:
             self._coalescer.add(self.state.revision, changes, before.values)
-            self._record("command", {"actor": {"subject": actor.subject, "role": actor.role.value}, "command": wire})
+            self._record("command", {"actor": actor.to_json(), "command": wire})
         recipient.send(_with_id({"type": "training.accepted", "revision": self.state.revision}, request_id))
 
     def _advance(self, dt: float) -> None:

@@ -9,10 +9,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from classroom.access import can_view
+from classroom.access import can_join, can_view
 from classroom.errors import DomainError
 from classroom.lessons import LessonState
-from classroom.roles import Role
 from media import MediaError
 from server.auth import authenticate
 from server.errors import ApiError, ConflictError, Forbidden, Unauthorized, to_api_error, websocket_close
@@ -52,13 +51,15 @@ async def _admit(websocket: WebSocket) -> Participant | None:
         lesson = await state.lessons.get(lesson_id)
         if lesson.state is LessonState.ENDED:
             raise ConflictError(f"lesson {lesson_id} has ended")
-        if claims.role is Role.TEACHER and claims.subject != lesson.teacher:
+        if not can_join(claims, lesson):
             raise Forbidden("only the lesson's own teacher joins it as a teacher")
+        room = state.rooms.room(lesson_id)
+        if room.clashes(claims.principal):
+            raise ConflictError(f"a classroom named {claims.subject} of another school is in this lesson")
     except (ApiError, DomainError) as exc:
         await _deny(websocket, exc)
         return None
     await websocket.accept()
-    room = state.rooms.room(lesson_id)
     participant = Participant(websocket, claims, room.router)
     await room.join(participant)
     return participant

@@ -14,7 +14,7 @@ from typing import Any
 from classroom import stage as stage_rules
 from classroom.errors import Conflict, PermissionDenied
 from classroom.roles import Role
-from classroom.training.commands import Actor, parse_command
+from classroom.training.commands import parse_command
 from classroom.training.scenario import parse_scenario
 from server.lessons_service import Lessons
 from server.live_recordings import LiveRecordings
@@ -93,14 +93,16 @@ async def hand_lower(ctx: Context, msg: m.HandLower) -> Reply:
 async def stage_invite(ctx: Context, msg: m.StageInvite) -> Reply:
     room = ctx.room
     await room.set_stage(stage_rules.invite(room.stage, ctx.participant.role, msg.subject, room.present_classrooms()))
-    room.participants[msg.subject].send({"type": "stage.invited", "by": ctx.participant.subject})
+    invited = room.classroom(msg.subject)
+    if invited is not None:
+        invited.send({"type": "stage.invited", "by": ctx.participant.subject})
     return None
 
 
 async def _leave_stage(ctx: Context, subject: str) -> None:
     room = ctx.room
     await room.set_stage(stage_rules.remove(room.stage, ctx.participant.role, ctx.participant.subject, subject))
-    target = room.participants.get(subject)
+    target = room.classroom(subject)
     if target is not None:
         await target.stop_publishing()
 
@@ -121,9 +123,9 @@ async def chat_send(ctx: Context, msg: m.ChatSend) -> Reply:
 
 
 async def marker_add(ctx: Context, msg: m.MarkerAdd) -> Reply:
-    by = ctx.participant.subject
-    await ctx.room.record("marker", {"title": msg.title, "by": by})
-    chapter = await ctx.recordings.add_chapter(ctx.room.lesson_id, msg.title, by)
+    by = ctx.participant.principal
+    await ctx.room.record("marker", {"title": msg.title, "by": by.to_json()})
+    chapter = await ctx.recordings.add_chapter(ctx.room.lesson_id, msg.title, str(by))
     return {"type": "ack", "chapter_at_s": chapter}
 
 
@@ -148,7 +150,7 @@ async def training_command(ctx: Context, msg: m.TrainingCommand) -> Reply:
     if owner is None:
         raise Conflict("no training line is loaded in this lesson")
     command = parse_command(msg.command)
-    if not owner.submit(p, Actor(p.subject, p.role), command, msg.command, msg.id):
+    if not owner.submit(p, p.principal, command, msg.command, msg.id):
         raise Conflict("the training line is saturated, try again")
     return NO_REPLY
 

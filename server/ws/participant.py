@@ -32,6 +32,7 @@ class Participant:
     def __init__(self, websocket: WebSocket, claims: Claims, router: Router) -> None:
         self.websocket = websocket
         self.claims = claims
+        self.principal = claims.principal
         self.subject = claims.subject
         self.role = claims.role
         self.session = secrets.token_hex(8)
@@ -51,7 +52,7 @@ class Participant:
         self._unsubscribe = router.on_feeds_changed(self.feeds_changed)
 
     def describe(self) -> dict[str, str]:
-        return {"subject": self.subject, "role": self.role.value, "school": self.claims.school}
+        return self.principal.to_json()
 
     # --- outbound messages ---------------------------------------------------------------
 
@@ -65,7 +66,7 @@ class Participant:
         try:
             self._outbox.put_nowait(item)
         except asyncio.QueueFull:
-            log.warning("slow client dropped lesson=%s subject=%s", self.router.id, self.subject)
+            log.warning("slow client dropped lesson=%s principal=%s", self.router.id, self.principal)
             self._dropped = True
             self._tasks[0].cancel()  # the writer may be stuck in a send to this client: stop writing
             self._tasks.append(asyncio.ensure_future(self._hang_up()))
@@ -95,7 +96,7 @@ class Participant:
         one only once the new producers hold the feeds, so subscribers see no gap; a failed
         offer changes nothing (a connection opened for it is closed again)."""
         fresh = restart or self.publisher is None
-        transport = self.router.create_transport(owner=f"ws-pub:{self.subject}") if fresh else self.publisher
+        transport = self.router.create_transport(owner=f"ws-pub:{self.principal}") if fresh else self.publisher
         assert transport is not None
         kinds = {"camera": "video", "screen": "video", "mic": "audio"}
 
@@ -168,7 +169,8 @@ class Participant:
             try:
                 await self._reconcile_once()
             except Exception:
-                log.exception("subscription reconcile failed lesson=%s subject=%s", self.router.id, self.subject)
+                log.exception("subscription reconcile failed lesson=%s principal=%s", self.router.id,
+                              self.principal)
 
     def _wanted(self) -> dict[str, str]:
         return {key: kind for key, kind in self.router.live_feeds().items() if feed_owner(key) != self.prefix}
@@ -192,7 +194,7 @@ class Participant:
 
     def _new_slot(self, kind: str) -> Consumer:
         if self.subscriber is None:
-            self.subscriber = self.router.create_transport(owner=f"ws-sub:{self.subject}")
+            self.subscriber = self.router.create_transport(owner=f"ws-sub:{self.principal}")
         consumer = self.subscriber.add_sending_slot(kind)
         if kind == "video" and not self.video_enabled:
             consumer.set_paused(True)

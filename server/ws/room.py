@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from classroom import stage as stage_rules
+from classroom.principal import Principal
 from classroom.roles import Role
 from classroom.stage import Stage
 from classroom.training.scenario import Scenario
@@ -29,7 +30,8 @@ class LessonRoom:
         self.lesson_id = lesson_id
         self.router = router
         self.stage = Stage(capacity=stage_capacity)
-        self.participants: dict[str, Participant] = {}
+        self.participants: dict[Principal, Participant] = {}
+        """Keyed by principal: only the same school, role and subject replaces a connection."""
         self.training: LineOwner | None = None
         self._event_log = event_log
         self._connections = connections
@@ -44,11 +46,24 @@ class LessonRoom:
             self.training.join(participant)
 
     def present_classrooms(self) -> frozenset[str]:
-        return frozenset(s for s, p in self.participants.items() if p.role is Role.CLASSROOM)
+        return frozenset(p.subject for p in self.participants.values() if p.role is Role.CLASSROOM)
+
+    def classroom(self, subject: str) -> Participant | None:
+        """The present classroom named ``subject`` (classroom names are unique within a room)."""
+        return next((p for p in self.participants.values() if p.role is Role.CLASSROOM and p.subject == subject),
+                    None)
+
+    def clashes(self, principal: Principal) -> bool:
+        """A classroom of another school by the same name is here: stage, feeds and stations name
+        classrooms by subject, so the second one may not join."""
+        if principal.role is not Role.CLASSROOM:
+            return False
+        present = self.classroom(principal.subject)
+        return present is not None and present.principal != principal
 
     async def join(self, participant: Participant) -> None:
-        previous = self.participants.get(participant.subject)
-        self.participants[participant.subject] = participant
+        previous = self.participants.get(participant.principal)
+        self.participants[participant.principal] = participant
         if previous is not None:
             self._disconnected(previous)
         self._connected(participant)
@@ -68,10 +83,10 @@ class LessonRoom:
             self.training.join(participant)
 
     async def leave(self, participant: Participant) -> None:
-        if self.participants.get(participant.subject) is not participant:
+        if self.participants.get(participant.principal) is not participant:
             await participant.close()
             return
-        del self.participants[participant.subject]
+        del self.participants[participant.principal]
         self._disconnected(participant)
         if self.training is not None:
             self.training.leave(participant)

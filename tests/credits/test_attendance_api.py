@@ -81,7 +81,7 @@ async def test_an_override_changes_the_status_with_an_audited_reason(p: Programm
     assert (row["status"], row["computed_status"], row["credit"]) == ("present", "absent", True)
     trail = await p.ok("GET", f"/api/lessons/{lesson}/attendance/corrections", p.admin("east"))
     assert [(o["student"], o["status"], o["author"]) for o in trail["overrides"]] == [
-        (WEST_2_STUDENTS[0], "present", "admin-east")]
+        (WEST_2_STUDENTS[0], "present", "admin:admin-east@east")]
 
 
 @pytest.mark.parametrize(

@@ -141,8 +141,8 @@ async def test_the_lessons_teacher_adds_chapters_in_media_order(client: httpx.As
                                      headers=tokens.teacher())
         assert response.status_code == 201, response.text
     chapters = (await client.get("/api/recordings/R1", headers=tokens.student(lesson="L1"))).json()["chapters"]
-    assert chapters == [{"at_s": 60.5, "title": "Safety briefing", "by": "alice"},
-                        {"at_s": 600.0, "title": "Clamping the insert", "by": "alice"}]
+    assert chapters == [{"at_s": 60.5, "title": "Safety briefing", "by": "teacher:alice@east"},
+                        {"at_s": 600.0, "title": "Clamping the insert", "by": "teacher:alice@east"}]
 
 
 @pytest.mark.parametrize(("body", "fragment"), [

@@ -26,7 +26,7 @@ from tests.media.peers import wait_for
 from tests.replay.helpers import DURATION_S, STARTED_AT, seed
 from tests.training.line_fixtures import small_line
 
-TEACHER = Actor("alice", Role.TEACHER)
+TEACHER = Actor("east", Role.TEACHER, "alice")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from classroom.training.scenarios import builtin_scenario_path
 from classroom.training.simulation import advance
 from classroom.training.state import LineState, initial_state
 
-TEACHER = Actor("alice", Role.TEACHER)
+TEACHER = Actor("east", Role.TEACHER, "alice")
 LINE = "mould_machining_line"
 STATIONS = ("warehouse", "lathe", "mill", "robot", "press", "conveyor", "vision")
 

@@ -28,8 +28,8 @@ from tests.training.line_helpers import (
     status,
 )
 
-CLASSROOM = Actor("nujiang-1", Role.CLASSROOM)
-OTHER_CLASSROOM = Actor("lijiang-2", Role.CLASSROOM)
+CLASSROOM = Actor("east", Role.CLASSROOM, "nujiang-1")
+OTHER_CLASSROOM = Actor("east", Role.CLASSROOM, "lijiang-2")
 
 
 def with_status(state: LineState, station: str, new: Status) -> LineState:
@@ -179,7 +179,7 @@ def test_unassigning_a_station_takes_it_away_from_the_classroom() -> None:
 
 @pytest.mark.parametrize("role", [Role.STUDENT, Role.ADMIN])
 def test_students_and_admins_watch_and_cannot_operate(role: Role) -> None:
-    watcher = Actor(CLASSROOM.subject, role)
+    watcher = Actor("east", role, CLASSROOM.subject)
     state = assign(quiet_line(), "press")  # even a station assigned to the same subject
     for wire in (action("press", "reset"), parameter("press", "clamp_force", 900),
                  {"kind": "set_fault_rate", "rate_per_hour": 1},
@@ -340,7 +340,8 @@ WIRE = st.one_of(
               st.sampled_from(["P-501", "P-504", "R-401", "C-601"])),
     st.builds(lambda s: {"kind": "assign_station", "station": s, "classroom": CLASSROOM.subject}, STATION),
 )
-ACTOR = st.sampled_from([TEACHER, CLASSROOM, OTHER_CLASSROOM, Actor("bob", Role.STUDENT), Actor("root", Role.ADMIN)])
+ACTOR = st.sampled_from([TEACHER, CLASSROOM, OTHER_CLASSROOM, Actor("east", Role.STUDENT, "bob"),
+                         Actor("east", Role.ADMIN, "root")])
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -18,8 +18,8 @@ from tests.media.peers import wait_for
 from tests.training.client_document import ClientDocument
 from tests.training.line_fixtures import small_line
 
-TEACHER = Actor("alice", Role.TEACHER)
-CLASSROOM = Actor("nujiang-1", Role.CLASSROOM)
+TEACHER = Actor("east", Role.TEACHER, "alice")
+CLASSROOM = Actor("east", Role.CLASSROOM, "nujiang-1")
 
 
 class Inbox(ClientDocument):
@@ -181,5 +181,5 @@ async def test_every_accepted_command_and_patch_is_in_the_event_log_with_a_serve
     kinds = [e.kind for e in events]
     assert kinds[0] == "snapshot" and "command" in kinds and "patch" in kinds
     [logged_command] = [e for e in events if e.kind == "command"]
-    assert logged_command.body == {"actor": {"subject": "alice", "role": "teacher"}, "command": wire}
+    assert logged_command.body == {"actor": {"subject": "alice", "role": "teacher", "school": "east"}, "command": wire}
     assert all(e.at > 1_600_000_000 for e in events)

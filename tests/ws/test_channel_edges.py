@@ -88,7 +88,10 @@ def router_of(app: Starlette, lesson_id: str) -> Router:
 
 
 def transports_of(router: Router, owner: str) -> list[Transport]:
-    return [t for t in router.transports if t.owner == owner]
+    """Transports labelled ``kind:role:subject@school`` whose kind and subject ``owner`` (``kind:subject``) names."""
+    kind, _, subject = owner.partition(":")
+    return [t for t in router.transports
+            if t.owner.partition(":")[0] == kind and t.owner.rpartition("@")[0].rpartition(":")[2] == subject]
 
 
 def consumers_of(router: Router, subscriber: str, feed: str) -> list[Consumer]:

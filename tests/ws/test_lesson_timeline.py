@@ -41,7 +41,8 @@ async def test_joins_chat_stage_and_markers_are_on_the_recording_timeline_and_ma
     [chat] = [e for e in events if e["kind"] == "chat"]
     assert chat["text"] == "你好, east!" and chat["from"]["subject"] == "nujiang-1"
     [marker_event] = [e for e in events if e["kind"] == "marker"]
-    assert marker_event["title"] == "Clamping the mould" and marker_event["by"] == "alice"
+    assert marker_event["title"] == "Clamping the mould"
+    assert marker_event["by"] == {"subject": "alice", "role": "teacher", "school": "east"}
     assert kinds.index("join") < kinds.index("chat") < kinds.index("marker")
     assert all(e["t"] >= 0 for e in timeline["events"])
     meta = (await client.get(f"/api/recordings/{recording['id']}", headers=tokens.teacher())).json()

@@ -8,6 +8,7 @@ from typing import Any
 from aiortc import RTCConfiguration
 
 from classroom.access import Claims
+from classroom.principal import Principal
 from classroom.roles import Role
 from media import Router
 from server.ws.participant import OUTBOX, Participant
@@ -32,7 +33,7 @@ class StuckSocket:
 async def test_a_client_that_stops_reading_is_hung_up_on_with_1008_and_later_messages_are_dropped() -> None:
     router = Router("L1", RTCConfiguration())
     socket = StuckSocket()
-    claims = Claims("kunming-2", Role.CLASSROOM, "west", "*", (), 2**31)
+    claims = Claims(Principal("west", Role.CLASSROOM, "kunming-2"), "*", (), 2**31)
     participant = Participant(socket, claims, router)  # type: ignore[arg-type]
     try:
         participant.send({"type": "chat", "text": "first"})
