@@ -35,6 +35,8 @@ class JsonRejected(ValueError):
 
     ``where`` names the offending field (``students[2]``) when one is to blame; :meth:`describe`
     makes the message, e.g. ``describe("body")`` is ``body is nested more than 32 levels deep``.
+    ``document`` is the decoded document when it was decoded and then refused (else None): a
+    caller may take a request id from it to answer with, after checking that id itself.
     """
 
     def __init__(self, problem: str, *, where: str | None = None, syntax: bool = False) -> None:
@@ -42,6 +44,7 @@ class JsonRejected(ValueError):
         self.problem = problem
         self.where = where
         self.syntax = syntax
+        self.document: Any = None
 
     def describe(self, document: str) -> str:
         return f"{self.where or document} {self.problem}"
@@ -108,7 +111,11 @@ def loads(raw: str | bytes) -> Any:
                            syntax=True) from None
     except RecursionError:
         raise JsonRejected(f"is nested more than {MAX_DEPTH} levels deep") from None
-    _check_tree(document)
+    try:
+        _check_tree(document)
+    except JsonRejected as exc:
+        exc.document = document
+        raise
     return document
 
 
