@@ -2,19 +2,27 @@
 
 Each raises :class:`~classroom.errors.ValidationError` naming the field, so a bad request is a 400
 that changes nothing.
+
+Text from outside (the one policy, used by the JSON readers of the HTTP and WebSocket edges too):
+
+- lone surrogates (U+D800-U+DFFF) are refused everywhere: they cannot be stored or sent as UTF-8;
+- control characters (C0 U+0000-U+001F, DEL and C1 U+007F-U+009F) are refused in ids and one-line
+  text (names, titles, ids, subjects); free text that may have lines (chat, reasons, notes) may
+  hold tab, line feed and carriage return and nothing else of them. Text is refused, never
+  silently altered, and the error names the field without echoing the text.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
 from classroom.errors import ValidationError
 
 __all__ = ["MAX_KEY_CHARS", "MAX_REASON_CHARS", "clean_text", "idempotency_key", "reason", "reject_unknown",
-           "required_text"]
+           "required_text", "text_problem"]
 
 MAX_REASON_CHARS = 500
 MAX_KEY_CHARS = 100
@@ -27,10 +35,25 @@ def reject_unknown(body: Mapping[str, Any], allowed: set[str]) -> None:
         raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))}")
 
 
-def clean_text(field: str, value: str) -> str:
-    """``value`` unless it holds control characters (other than tab and line breaks) or lone surrogates."""
-    if any(unicodedata.category(char) in ("Cc", "Cs") and char not in "\t\n\r" for char in value):
-        raise ValidationError(f"{field} must not contain control characters")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL_IN_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def text_problem(value: str, *, lines: bool) -> str | None:
+    """What makes ``value`` unacceptable as text from outside, or None; ``lines``: tab and line breaks allowed."""
+    if _SURROGATE.search(value):
+        return "must not contain lone surrogates"
+    if (_CONTROL_IN_LINES if lines else _CONTROL).search(value):
+        return "must not contain control characters"
+    return None
+
+
+def clean_text(field: str, value: str, *, lines: bool = True) -> str:
+    """``value`` unless :func:`text_problem` finds a problem with it (then a ValidationError naming ``field``)."""
+    problem = text_problem(value, lines=lines)
+    if problem is not None:
+        raise ValidationError(f"{field} {problem}")
     return value
 
 

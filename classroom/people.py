@@ -18,13 +18,13 @@ Formats:
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from classroom import credits as amounts
 from classroom.credits import format_credits
 from classroom.errors import ValidationError
+from classroom.fields import text_problem
 
 __all__ = [
     "MAX_CREDITS_CENTI",
@@ -158,8 +158,9 @@ def validate_name(field: str, value: object, limit: int = MAX_NAME_CHARS) -> str
     text = _string(field, value)
     if len(text) > limit:
         raise FieldError(field, f"must be at most {limit} characters")
-    if any(unicodedata.category(char) in ("Cc", "Cs") for char in text):
-        raise FieldError(field, "must not contain control characters or lone surrogates")
+    problem = text_problem(text, lines=False)
+    if problem is not None:
+        raise FieldError(field, problem)
     return text
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
 
 from server.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from server.wire_json import JsonRejected, loads
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "read_body", "read_json_object"]
 
@@ -37,16 +37,16 @@ def _media_type(request: Request) -> str:
 
 
 async def read_json_object(request: Request, limit: int = DEFAULT_MAX_BODY_BYTES) -> dict[str, Any]:
-    """A JSON object body: 415 unless application/json, 413 if too large, 400 if malformed."""
+    """A JSON object body: 415 unless application/json, 413 if too large, 400 if malformed or refused
+    by :func:`server.wire_json.loads` (non-finite or huge numbers, deep nesting, surrogates, control
+    characters)."""
     if _media_type(request) != "application/json":
         raise UnsupportedMediaType("Content-Type must be application/json")
     raw = await read_body(request, limit)
     try:
-        value = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(f"body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise BadRequest("body is nested too deeply") from None
+        value = loads(raw)
+    except JsonRejected as exc:
+        raise BadRequest(exc.describe("body")) from None
     if not isinstance(value, dict):
         raise BadRequest("body must be a JSON object")
     return value

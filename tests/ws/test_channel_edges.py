@@ -201,6 +201,19 @@ MALFORMED: list[tuple[str, str | bytes, str, object]] = [
     ("text-too-long", json.dumps({"type": "chat.send", "id": "t7", "text": "x" * 2001}), "invalid", "t7"),
     ("text-blank", '{"type": "chat.send", "id": "t8", "text": "   "}', "invalid", "t8"),
     ("id-too-long", json.dumps({"type": "ping", "id": "i" * 65}), "invalid", "i" * 65),
+    ("type-is-a-list", '{"type": ["ping"], "id": "t10"}', "bad_message", "t10"),
+    ("type-is-an-object", '{"type": {"ping": 1}}', "bad_message", None),
+    ("very-deep-nesting", '{"type": "ping", "x": ' + "[" * 5000 + "]" * 5000 + "}", "bad_message", None),
+    ("deep-nesting", '{"type": "training.command", "command": {"a": ' + "[" * 40 + "]" * 40 + "}}",
+     "bad_message", None),
+    ("5000-digit-id", '{"type": "ping", "id": ' + "1" * 5000 + "}", "bad_message", None),
+    ("infinity", '{"type": "training.resync", "revision": Infinity}', "bad_json", None),
+    ("float-overflow", '{"type": "training.command", "command": {"value": 1e999}}', "bad_message", None),
+    ("lone-surrogate-in-chat", '{"type": "chat.send", "id": "t11", "text": "a\\ud800"}', "bad_message", "t11"),
+    ("nul-in-chat", '{"type": "chat.send", "id": "t12", "text": "a\\u0000b"}', "bad_message", "t12"),
+    ("escape-in-marker", '{"type": "marker.add", "title": "\\u001b[31mred"}', "bad_message", None),
+    ("line-break-in-subject", '{"type": "hand.lower", "id": "t13", "subject": "a\\nb"}', "invalid", "t13"),
+    ("line-break-in-id-not-echoed", '{"type": "ping", "id": "a\\nb"}', "invalid", None),
     ("oversized", json.dumps({"type": "ping", "id": "t9", "pad": "x" * 70_000}), "too_large", None),
     ("oversized-in-utf8-bytes", json.dumps({"type": "ping", "pad": "课" * 30_000}, ensure_ascii=False),
      "too_large", None),
@@ -218,7 +231,7 @@ async def test_a_malformed_message_gets_the_documented_error_and_the_connection_
         error = await nujiang.expect("error")
         assert error["code"] == code, error
         assert error.get("id") == request_id
-        assert error["message"]
+        assert error["message"] and error["message"].isprintable()
         await in_sync(nujiang)
 
 
@@ -349,6 +362,25 @@ async def test_a_burst_of_pings_beyond_the_limit_is_rate_limited_without_closing
                 break
             await asyncio.sleep(0.05)
         assert answered
+
+
+async def test_chat_with_control_characters_is_refused_and_never_broadcast(
+    base: str, lesson_id: str, tokens: Tokens
+) -> None:
+    async with (
+        connect(base, lesson_id, tokens.classroom("nujiang-1")) as nujiang,
+        connect(base, lesson_id, tokens.teacher()) as teacher,
+    ):
+        await teacher.expect("welcome")
+        for text in ("\x1b[31mred", "a\x00b", "bell\x07", "c1\x9b2J"):
+            reply = await nujiang.request({"type": "chat.send", "text": text})
+            assert (reply["type"], reply["code"]) == ("error", "bad_message"), reply
+            assert "control characters" in reply["message"]
+        assert (await nujiang.request({"type": "chat.send", "text": "line one\nline two\tend"}))["type"] == "ack"
+        chat = await teacher.expect("chat")
+        assert chat["text"] == "line one\nline two\tend"
+        await in_sync(teacher)
+        assert not any(m["type"] == "chat" for m in teacher.seen)
 
 
 async def test_more_than_five_quick_chat_messages_are_rate_limited_and_not_delivered(
