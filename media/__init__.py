@@ -11,6 +11,7 @@ from .errors import CodecMismatch, MediaClosedError, MediaError, SdpError
 from .feed import Feed
 from .producer import Producer
 from .router import Router
+from .sdp_check import check_description
 from .tap import FeedTap, PacketSink
 from .transport import FeedNamer, Transport
 
@@ -29,4 +30,5 @@ __all__ = [
     "Router",
     "SdpError",
     "Transport",
+    "check_description",
 ]

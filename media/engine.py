@@ -20,6 +20,8 @@ class MediaConfig:
     """Server-side peer connection settings (the ICE servers *this node* gathers with)."""
 
     ice_servers: tuple[RTCIceServer, ...] = field(default_factory=tuple)
+    connect_timeout_s: float = 10.0
+    """A peer connection that has not connected this long after its SDP exchange is closed."""
 
 
 class MediaEngine:
@@ -34,7 +36,7 @@ class MediaEngine:
         router = self.routers.get(lesson_id)
         if router is None or router.closed:
             configuration = RTCConfiguration(iceServers=list(self._config.ice_servers))
-            router = self.routers[lesson_id] = Router(lesson_id, configuration)
+            router = self.routers[lesson_id] = Router(lesson_id, configuration, self._config.connect_timeout_s)
         return router
 
     def existing(self, lesson_id: str) -> Router | None:

@@ -23,14 +23,16 @@ class Router:
     """One per live lesson. Owns its transports; feeds map stable names to producers.
 
     ``close()`` closes every transport (and so every producer and consumer) and is
-    idempotent. Transports that fail are closed by a task the router owns.
+    idempotent. Transports that fail, or do not connect within ``connect_timeout_s`` of
+    their first local description, are closed by a task the router owns.
     """
 
-    def __init__(self, lesson_id: str, configuration: RTCConfiguration) -> None:
+    def __init__(self, lesson_id: str, configuration: RTCConfiguration, connect_timeout_s: float = 10.0) -> None:
         self.id = lesson_id
         self.uid = new_id("rt")
         self.closed = False
         self._configuration = configuration
+        self._connect_timeout_s = connect_timeout_s
         self.feeds: dict[str, Feed] = {}
         self.transports: set[Transport] = set()
         self._listeners: list[Callable[[], None]] = []
@@ -73,7 +75,7 @@ class Router:
     def create_transport(self, owner: str) -> Transport:
         if self.closed:
             raise MediaClosedError(f"lesson {self.id} media is closed")
-        transport = Transport(self, owner, self._configuration)
+        transport = Transport(self, owner, self._configuration, self._connect_timeout_s)
         self.transports.add(transport)
         transport.on_close(self.transports.discard)
         return transport

@@ -15,6 +15,7 @@ from .consumer import Consumer
 from .errors import MediaClosedError, SdpError
 from .ids import new_id
 from .producer import Producer
+from .sdp_check import check_description
 
 if TYPE_CHECKING:
     from .router import Router
@@ -38,7 +39,8 @@ def _codec_preferences(kind: str, prefer: str | None) -> list[RTCRtpCodecCapabil
 class Transport:
     """Wraps one ``RTCPeerConnection``; closing it closes its producers and consumers."""
 
-    def __init__(self, router: Router, owner: str, configuration: RTCConfiguration) -> None:
+    def __init__(self, router: Router, owner: str, configuration: RTCConfiguration,
+                 connect_timeout_s: float = 10.0) -> None:
         self.id = new_id("tr")
         self.owner = owner
         self.router = router
@@ -49,6 +51,9 @@ class Transport:
         self._consumer_transceivers: dict[Consumer, RTCRtpTransceiver] = {}
         self._on_close: list[Callable[[Transport], None]] = []
         self._close_lock = asyncio.Lock()
+        self._connect_timeout_s = connect_timeout_s
+        self._connect_timer: asyncio.TimerHandle | None = None
+        self.connected_once = False
         self.pc.on("connectionstatechange", self._connection_state_changed)
 
     @property
@@ -64,6 +69,7 @@ class Transport:
         """Apply a remote offer: its sending m-lines become producers, its receiving
         m-lines become consumers of the feeds ``name_feed`` names. Returns the answer."""
         self._check_open()
+        check_description(sdp, "offer")
         await self._set_remote(RTCSessionDescription(sdp=sdp, type="offer"))
         new = [t for t in self.pc.getTransceivers() if t.mid not in self.producers and t.mid not in self.consumers]
         if not new and not (self.producers or self.consumers):
@@ -109,6 +115,7 @@ class Transport:
     async def create_offer(self) -> str:
         self._check_open()
         await self.pc.setLocalDescription(await self.pc.createOffer())
+        self._arm_connect_timer()
         for consumer, transceiver in self._consumer_transceivers.items():
             if transceiver.mid is not None and transceiver.mid not in self.consumers:
                 self.consumers[transceiver.mid] = consumer
@@ -118,6 +125,7 @@ class Transport:
         self._check_open()
         if self.pc.signalingState != "have-local-offer":
             raise SdpError("no offer is waiting for an answer")
+        check_description(sdp, "answer")
         await self._set_remote(RTCSessionDescription(sdp=sdp, type="answer"))
 
     def mid_of(self, consumer: Consumer) -> str | None:
@@ -142,20 +150,48 @@ class Transport:
         try:
             await self.pc.setRemoteDescription(description)
         except Exception as exc:  # aiortc raises ValueError, InvalidAccessError, KeyError... for bad SDP
-            raise SdpError(f"malformed or unusable SDP: {exc or type(exc).__name__}") from exc
+            self._log_refused(description.type, exc)  # the Python text goes to the log, never to the peer
+            raise SdpError(f"the SDP {description.type} could not be applied") from exc
 
     async def _answer(self) -> str:
         try:
             await self.pc.setLocalDescription(await self.pc.createAnswer())
         except Exception as exc:
-            raise SdpError(f"cannot answer this offer: {exc or type(exc).__name__}") from exc
+            self._log_refused("offer", exc)
+            raise SdpError("this offer cannot be answered (no common codec or transport)") from exc
+        self._arm_connect_timer()
         return self.pc.localDescription.sdp
+
+    def _log_refused(self, kind: str, exc: Exception) -> None:
+        logger.info("sdp refused lesson=%s transport=%s owner=%s kind=%s error=%r",
+                    self.router.id, self.id, self.owner, kind, exc)
+
+    def _arm_connect_timer(self) -> None:
+        """Close the transport if ICE and DTLS do not connect in time (its sockets are open now)."""
+        if self._connect_timer is None and not self.connected_once and not self.closed:
+            loop = asyncio.get_running_loop()
+            self._connect_timer = loop.call_later(self._connect_timeout_s, self._connect_timed_out)
+
+    def _connect_timed_out(self) -> None:
+        self._connect_timer = None
+        if not self.connected_once and not self.closed:
+            logger.info("transport never connected lesson=%s transport=%s owner=%s after=%ss",
+                        self.router.id, self.id, self.owner, self._connect_timeout_s)
+            self.router.schedule_close(self)
+
+    def _cancel_connect_timer(self) -> None:
+        if self._connect_timer is not None:
+            self._connect_timer.cancel()
+            self._connect_timer = None
 
     def _check_open(self) -> None:
         if self.closed:
             raise MediaClosedError(f"transport {self.id} is closed")
 
     async def _connection_state_changed(self) -> None:
+        if self.pc.connectionState == "connected":
+            self.connected_once = True
+            self._cancel_connect_timer()
         if self.pc.connectionState in ("failed", "closed") and not self.closed:
             logger.info("transport lost lesson=%s transport=%s owner=%s state=%s",
                         self.router.id, self.id, self.owner, self.pc.connectionState)
@@ -167,6 +203,7 @@ class Transport:
             if self.closed:
                 return
             self.closed = True
+            self._cancel_connect_timer()
             for producer in list(self.producers.values()):
                 await producer.close()
             for consumer in list(self._consumer_transceivers):

@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from classroom.checkin_codes import CheckinCodes
-from media import MediaEngine
+from media import MediaConfig, MediaEngine
 from server.attendance.service import Attendance
 from server.attendance.store import ATTENDANCE_SCHEMA
 from server.credits.bank import CreditBank
@@ -51,6 +51,7 @@ from server.routes import presence as presence_routes
 from server.routes import recordings as recordings_routes
 from server.routes import whip as whip_routes
 from server.secret import load_or_create_secret
+from server.session_slots import SessionLimits
 from server.settings import Settings
 from server.sql.database import Database, open_database
 from server.sqlite_lessons import SqliteLessonStore
@@ -109,7 +110,7 @@ def _components(settings: Settings, clock: Callable[[], float]) -> Components:
     directory_store = DirectoryStore(credits_db)
     people = DirectoryPort(credits_db)
     lessons = Lessons(store, clock=clock, course_school=people.course_school)
-    engine = MediaEngine()
+    engine = MediaEngine(MediaConfig(connect_timeout_s=settings.ice_connect_timeout_s))
     training_log = SqliteEventLog(settings.data_dir / TRAINING_LOG_FILE)
     presence_log = PresenceLog(credits_db)
     connections = ClassroomConnections(presence_log, clock=clock)
@@ -127,7 +128,9 @@ def _components(settings: Settings, clock: Callable[[], float]) -> Components:
         tokens=TokenCodec(load_or_create_secret(settings.data_dir)),
         store=store,
         lessons=lessons,
-        live_media=LiveMedia(engine, lessons),
+        live_media=LiveMedia(engine, lessons, SessionLimits(settings.max_sessions_per_principal,
+                                                            settings.max_sessions_per_lesson,
+                                                            settings.ice_connect_timeout_s)),
         rooms=rooms,
         training_log=training_log,
         recordings=recordings,

@@ -7,7 +7,9 @@
     ├── NotFoundError          404
     ├── ConflictError          409
     ├── PayloadTooLarge        413
-    └── UnsupportedMediaType   415
+    ├── UnsupportedMediaType   415
+    ├── TooManyRequests        429  (+ Retry-After)
+    └── ServiceUnavailable     503  (+ Retry-After)
 
     server.sql.database.Unavailable            -> 503 unavailable (the database cannot be reached)
 
@@ -50,6 +52,8 @@ __all__ = [
     "Forbidden",
     "NotFoundError",
     "PayloadTooLarge",
+    "ServiceUnavailable",
+    "TooManyRequests",
     "Unauthorized",
     "UnsupportedMediaType",
     "error_response",
@@ -70,6 +74,7 @@ class ApiError(Exception):
         self.status = status
         self.code = code
         self.message = message
+        self.retry_after_s: int | None = None
 
 
 class _Fixed(ApiError):
@@ -108,6 +113,20 @@ class UnsupportedMediaType(_Fixed):
     status_code, error_code = 415, "unsupported_media_type"
 
 
+class _RetryLater(_Fixed):
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class TooManyRequests(_RetryLater):
+    status_code, error_code = 429, "rate_limited"
+
+
+class ServiceUnavailable(_RetryLater):
+    status_code, error_code = 503, "unavailable"
+
+
 _DOMAIN: dict[type[DomainError], tuple[int, str]] = {
     ValidationError: (400, "bad_request"),
     PermissionDenied: (403, "forbidden"),
@@ -135,7 +154,9 @@ def to_api_error(exc: Exception) -> ApiError:
 
 def error_response(error: ApiError) -> JSONResponse:
     """The JSON response for an ApiError."""
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+    if error.retry_after_s is not None:
+        headers["Retry-After"] = str(error.retry_after_s)
     body = {"error": {"code": error.code, "message": error.message}}
     return JSONResponse(body, status_code=error.status, headers=headers)
 

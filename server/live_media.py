@@ -15,9 +15,10 @@ from classroom.access import Claims, can_join, can_publish, can_view
 from classroom.feeds import whip_feed
 from classroom.lessons import Lesson, LessonState
 from classroom.principal import Principal
-from media import MediaEngine, Transport
+from media import MediaEngine, Transport, check_description
 from server.errors import ConflictError, Forbidden, NotFoundError
 from server.lessons_service import Lessons
+from server.session_slots import SessionLimits, SessionSlots
 
 __all__ = ["LiveMedia", "MediaSession"]
 
@@ -34,15 +35,17 @@ class MediaSession:
 
 
 class LiveMedia:
-    def __init__(self, engine: MediaEngine, lessons: Lessons) -> None:
+    def __init__(self, engine: MediaEngine, lessons: Lessons, limits: SessionLimits | None = None) -> None:
         self.engine = engine
         self._lessons = lessons
         self.sessions: dict[str, MediaSession] = {}
+        self.slots = SessionSlots(limits or SessionLimits())
         lessons.on_ended.append(self.lesson_ended)
 
     async def publish(self, claims: Claims, lesson_id: str, offer: str) -> tuple[MediaSession, str]:
         lesson = await self._open_lesson(claims, lesson_id, publish=True)
-        session, answer = await self._negotiate("whip", claims, lesson, offer)
+        replacing = [s.id for s in self._sessions_of(lesson_id, "whip")]
+        session, answer = await self._negotiate("whip", claims, lesson, offer, replacing)
         for old in self._sessions_of(lesson_id, "whip", exclude=session.id):
             log.info("teacher republished lesson=%s replacing=%s", lesson_id, old.id)
             await self._close(old)
@@ -64,9 +67,12 @@ class LiveMedia:
     async def lesson_ended(self, lesson_id: str) -> None:
         for session in self._sessions_of(lesson_id):
             self.sessions.pop(session.id, None)
+            self.slots.release(session.id)
         await self.engine.close_router(lesson_id)
 
     async def close(self) -> None:
+        for session_id in self.sessions:
+            self.slots.release(session_id)
         self.sessions.clear()
         await self.engine.close()
 
@@ -82,9 +88,30 @@ class LiveMedia:
             raise ConflictError(f"lesson {lesson_id} has ended")
         return lesson
 
-    async def _negotiate(self, kind: str, claims: Claims, lesson: Lesson, offer: str) -> tuple[MediaSession, str]:
-        router = self.engine.router(lesson.id)
-        transport = router.create_transport(owner=f"{kind}:{claims.principal}")
+    async def _negotiate(self, kind: str, claims: Claims, lesson: Lesson, offer: str,
+                         replacing: list[str] | None = None) -> tuple[MediaSession, str]:
+        check_description(offer, "offer")  # before a router or a socket exists for it
+        session_id = secrets.token_urlsafe(12)
+        self.slots.reserve(session_id, claims.principal, lesson.id, replacing or ())
+        try:
+            transport, answer = await self._answer(kind, claims, lesson.id, offer)
+        except BaseException:
+            self.slots.release(session_id)
+            raise
+        session = MediaSession(session_id, lesson.id, kind, claims.principal, transport)
+        self.sessions[session.id] = session
+
+        def forget(_transport: Transport) -> None:
+            self.sessions.pop(session.id, None)
+            self.slots.release(session.id)
+
+        transport.on_close(forget)
+        log.info("%s session started lesson=%s session=%s principal=%s", kind, lesson.id, session.id,
+                 claims.principal)
+        return session, answer
+
+    async def _answer(self, kind: str, claims: Claims, lesson_id: str, offer: str) -> tuple[Transport, str]:
+        transport = self.engine.router(lesson_id).create_transport(owner=f"{kind}:{claims.principal}")
         taken: set[str] = set()
 
         def name_feed(track_kind: str, mid: str) -> str | None:
@@ -94,20 +121,10 @@ class LiveMedia:
             return whip_feed(track_kind)
 
         try:
-            answer = await transport.accept_offer(offer, name_feed)
+            return transport, await transport.accept_offer(offer, name_feed)
         except BaseException:
             await transport.close()
             raise
-        session = MediaSession(secrets.token_urlsafe(12), lesson.id, kind, claims.principal, transport)
-        self.sessions[session.id] = session
-
-        def forget(_transport: Transport) -> None:
-            self.sessions.pop(session.id, None)
-
-        transport.on_close(forget)
-        log.info("%s session started lesson=%s session=%s principal=%s", kind, lesson.id, session.id,
-                 claims.principal)
-        return session, answer
 
     def _sessions_of(self, lesson_id: str, kind: str | None = None, exclude: str = "") -> list[MediaSession]:
         return [s for s in self.sessions.values()
@@ -115,4 +132,5 @@ class LiveMedia:
 
     async def _close(self, session: MediaSession) -> None:
         self.sessions.pop(session.id, None)
+        self.slots.release(session.id)
         await session.transport.close()

@@ -115,6 +115,9 @@ _PORT = _int_in(0, 65535)
 _ON_STAGE = _int_in(0, 64)
 _WS_BYTES = _int_in(1024, 16 * 1024 * 1024)
 _TTL = _int_in(60, 30 * 24 * 3600)
+_SESSIONS_PER_PRINCIPAL = _int_in(1, 1000)
+_SESSIONS_PER_LESSON = _int_in(1, 100_000)
+_ICE_TIMEOUT = _int_in(1, 300)
 
 # field name -> (environment variable, parser)
 ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -131,6 +134,9 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "database_schema": ("CLASSROOM_DATABASE_SCHEMA", lambda text: _schema_name(text)),
     "level_thresholds": ("CLASSROOM_LEVEL_THRESHOLDS", lambda text: Thresholds.parse(text).to_text()),
     "attendance_policy": ("CLASSROOM_ATTENDANCE_POLICY", _attendance_policy),
+    "max_sessions_per_principal": ("CLASSROOM_MAX_SESSIONS_PER_PRINCIPAL", _SESSIONS_PER_PRINCIPAL),
+    "max_sessions_per_lesson": ("CLASSROOM_MAX_SESSIONS_PER_LESSON", _SESSIONS_PER_LESSON),
+    "ice_connect_timeout_s": ("CLASSROOM_ICE_CONNECT_TIMEOUT_S", _ICE_TIMEOUT),
 }
 
 
@@ -160,6 +166,12 @@ class Settings:
     """The PostgreSQL schema (namespace) of the credit bank's tables."""
     level_thresholds: str = DEFAULT_THRESHOLDS.to_text()
     attendance_policy: str = CURRENT_POLICY
+    max_sessions_per_principal: int = 4
+    """WHIP/WHEP sessions one principal (school, role, subject) may hold at once, over all lessons."""
+    max_sessions_per_lesson: int = 500
+    """WHIP/WHEP sessions one lesson may hold at once."""
+    ice_connect_timeout_s: int = 10
+    """A peer connection that has not connected this long after its SDP exchange is closed."""
 
     def __post_init__(self) -> None:
         checks: dict[str, Callable[[Any], Any]] = {
@@ -173,6 +185,9 @@ class Settings:
             "database_schema": _schema_name,
             "level_thresholds": Thresholds.parse,
             "attendance_policy": _attendance_policy,
+            "max_sessions_per_principal": lambda v: _SESSIONS_PER_PRINCIPAL(str(v)),
+            "max_sessions_per_lesson": lambda v: _SESSIONS_PER_LESSON(str(v)),
+            "ice_connect_timeout_s": lambda v: _ICE_TIMEOUT(str(v)),
         }
         for name, check in checks.items():
             _parse(name, check, getattr(self, name))

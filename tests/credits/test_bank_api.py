@@ -133,7 +133,8 @@ async def test_a_reversal_is_a_new_entry_that_also_reverses_the_recognition_and_
     account = await p.credits(EAST_STUDENT, school="east")
     assert (account["earned"], account["recognised"], account["level"]) == ("0.00", "0.00", "tin")
     assert kinds(account)[3:] == [("reversal", "-2.00"), ("reversal", "-2.00"), ("level_change", "0.00")]
-    assert account["entries"][3]["author"] == "admin:admin-east@east" and account["entries"][3]["reason"] == body["reason"]
+    assert account["entries"][3]["author"] == "admin:admin-east@east"
+    assert account["entries"][3]["reason"] == body["reason"]
 
 
 async def test_an_admin_reversal_sticks_when_the_lesson_is_posted_again(p: Programme) -> None:
