@@ -38,6 +38,7 @@ from server.lesson_timeline import SqliteLessonTimeline
 from server.lessons_service import Lessons
 from server.live_media import LiveMedia
 from server.live_recordings import LiveRecordings
+from server.openapi import document as openapi_routes
 from server.presence.connections import ClassroomConnections
 from server.presence.log import PRESENCE_SCHEMA, PresenceLog
 from server.presence.service import Presence
@@ -74,7 +75,7 @@ CREDITS_SCHEMA_SQL = DIRECTORY_SCHEMA + PRESENCE_SCHEMA + ATTENDANCE_SCHEMA + LE
 
 ROUTE_LISTS: tuple[Sequence[BaseRoute], ...] = (
     lessons_routes.routes, whip_routes.routes, ws_routes.routes, recordings_routes.routes, directory_routes.routes,
-    presence_routes.routes, attendance_routes.routes, credits_routes.routes)
+    presence_routes.routes, attendance_routes.routes, credits_routes.routes, openapi_routes.routes)
 """Every route list served by the app, in matching order."""
 
 
