@@ -335,7 +335,7 @@ def run_server(kind: str, counts: list[int], pool: list[Worker], ctx: Any, args:
             viewer = mint_token(data_dir, "classroom", "c1")
         server.wait_ready()
         lesson = "bench"
-        if kind == "sfu":
+        if teacher is not None:
             # recording off: this bench measures the relay; bench/recording.py measures the recorder
             body = {"title": "bench", "recording": False}
             lesson = http_json("POST", server.base + "/api/lessons", teacher, body)["id"]
@@ -630,6 +630,7 @@ def main(argv: list[str] | None = None) -> int:
     base_top = unsaturated[-1] if unsaturated else (base_rows[-1] if base_rows else {})
     cps = top.get("cpu_per_subscriber")
     base_slope = slope(unsaturated)
+    bcps: float | None
     if base_slope is not None and base_slope > 0:
         bcps, basis = round(base_slope, 5), f"slope over unsaturated N={[r['n'] for r in unsaturated]}"
     else:

@@ -17,7 +17,7 @@ import secrets
 from collections.abc import AsyncIterator
 
 import uvicorn
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 relay = MediaRelay()
-tracks: dict[str, dict[str, object]] = {}  # lesson -> kind -> remote track
+tracks: dict[str, dict[str, MediaStreamTrack]] = {}  # lesson -> kind -> remote track
 sessions: dict[str, RTCPeerConnection] = {}
 
 
@@ -50,8 +50,8 @@ async def whip(request: Request) -> Response:
     lesson_tracks = tracks.setdefault(lesson, {})
 
     @pc.on("track")
-    def on_track(track: object) -> None:
-        lesson_tracks[track.kind] = track  # type: ignore[attr-defined]
+    def on_track(track: MediaStreamTrack) -> None:
+        lesson_tracks[track.kind] = track
 
     await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
     sid = secrets.token_hex(8)

@@ -50,9 +50,9 @@ def _encode_video(seconds: int) -> list[tuple[bytes, bool]]:
         u = np.full((HEIGHT // 2, WIDTH // 2), (i * 3) % 256, np.uint8)
         v = np.full((HEIGHT // 2, WIDTH // 2), 128, np.uint8)
         frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
-        frame.planes[0].update(np.ascontiguousarray(y))
-        frame.planes[1].update(u)
-        frame.planes[2].update(v)
+        frame.planes[0].update(y.tobytes())
+        frame.planes[1].update(u.tobytes())
+        frame.planes[2].update(v.tobytes())
         frame.pts = i
         for packet in ctx.encode(frame):
             out.append((bytes(packet), bool(packet.is_keyframe)))

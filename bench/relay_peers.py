@@ -26,7 +26,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
@@ -146,7 +146,7 @@ class Publisher:
         pace_bps = pace * self.media["video_bps"]
         next_send = 0.0
 
-        async def send_rtp(transport: Any, data: bytes) -> None:
+        async def send_rtp(transport: RTCDtlsTransport, data: bytes) -> None:
             nonlocal next_send
             # plaintext RTP before SRTP protection: log the first packet of each video frame
             if len(data) >= 12:
@@ -169,7 +169,8 @@ class Publisher:
                     publisher.audio_packets += 1
             await original(transport, data)
 
-        RTCDtlsTransport._send_rtp = send_rtp  # this process has exactly one peer connection
+        # this process has exactly one peer connection
+        RTCDtlsTransport._send_rtp = send_rtp  # type: ignore[method-assign, assignment]
 
         self.pc = pc = RTCPeerConnection(_ice_config())
         self.video_track = video = PacketVideoTrack(self.media["video"])
@@ -543,7 +544,13 @@ def _stream_statistics_base() -> type:
     return StreamStatistics
 
 
-class FastStreamStatistics(_stream_statistics_base()):  # type: ignore[misc]
+if TYPE_CHECKING:
+    from aiortc.rtcrtpreceiver import StreamStatistics as _StreamStatistics
+else:
+    _StreamStatistics = _stream_statistics_base()
+
+
+class FastStreamStatistics(_StreamStatistics):
     """aiortc's StreamStatistics.add on header fields instead of a parsed RtpPacket."""
 
     def add_seq(self, seq: int, ts: int) -> None:
@@ -556,8 +563,9 @@ class FastStreamStatistics(_stream_statistics_base()):  # type: ignore[misc]
             if max_seq is not None and seq < max_seq:
                 self.cycles += 1 << 16
             self.max_seq = seq
-            if ts != self._last_timestamp and self.packets_received > 1:
-                diff = abs((arrival - self._last_arrival) - (ts - self._last_timestamp))
+            last_arrival, last_ts = self._last_arrival, self._last_timestamp
+            if last_arrival is not None and last_ts is not None and ts != last_ts:  # not the first packet
+                diff = abs((arrival - last_arrival) - (ts - last_ts))
                 self._jitter_q4 += diff - ((self._jitter_q4 + 8) >> 4)
             self._last_arrival = arrival
             self._last_timestamp = ts
@@ -579,7 +587,7 @@ class Sub:
         self.bytes = 0
         self.trackers: dict[str, dict[int, SeqTracker]] = {"audio": {}, "video": {}}
         self.recording = False
-        self.frames: list[tuple[int, float]] = []
+        self.frames: list[tuple[int, float, bool]] = []  # (rtp ts, arrival time, starts a keyframe)
         self.last_ts: int | None = None
         self.mark: dict[str, Any] | None = None
         self.end: dict[str, Any] | None = None
@@ -778,7 +786,7 @@ class SubscriberPool:
     async def collect(self) -> list[dict]:
         """Per subscriber: window deltas, loss (counted now, so late retransmissions fill gaps), frames."""
         lags = sorted(self.lags)
-        out = [{"loop_lag": {"p50": lags[len(lags) // 2] if lags else None,
+        out: list[dict[str, Any]] = [{"loop_lag": {"p50": lags[len(lags) // 2] if lags else None,
                              "p99": lags[int(len(lags) * 0.99)] if lags else None,
                              "max": lags[-1] if lags else None}}]
         for sub in self.subs:

@@ -73,7 +73,7 @@ def test_token_from_another_issuer_is_unauthorized() -> None:
 def test_unsigned_alg_none_token_is_unauthorized() -> None:
     now = int(time.time())
     payload = {"sub": "x", "role": "admin", "school": "east", "lesson": "*", "iat": now, "exp": now + 60}
-    token = jwt.encode({**payload, "iss": "classroom"}, None, algorithm="none")
+    token = jwt.encode({**payload, "iss": "classroom"}, "", algorithm="none")
     with pytest.raises(Unauthorized):
         TokenCodec(SECRET).verify(token)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -134,10 +134,9 @@ def clock() -> Clock:
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def programme(request: pytest.FixtureRequest, tmp_path: Any, clock: Clock) -> AsyncIterator[Programme]:
     """The whole programme on the embedded SQLite database, and again on a real PostgreSQL."""
-    engine = {}
+    settings = Settings(data_dir=tmp_path / "var", level_thresholds="iron=2,bronze=4,silver=6,gold=8")
     if request.param == "postgresql":
-        engine = {"database_url": postgres_url(), "database_schema": f"t_{secrets.token_hex(6)}"}
-    settings = Settings(data_dir=tmp_path / "var", level_thresholds="iron=2,bronze=4,silver=6,gold=8", **engine)
+        settings = replace(settings, database_url=postgres_url(), database_schema=f"t_{secrets.token_hex(6)}")
     app = create_app(settings, clock=clock)
     try:
         async with app.router.lifespan_context(app):
@@ -147,8 +146,8 @@ async def programme(request: pytest.FixtureRequest, tmp_path: Any, clock: Clock)
                 await _set_up(p)
                 yield p
     finally:
-        if engine:
-            drop_schema(engine["database_schema"])
+        if settings.database_url is not None:
+            drop_schema(settings.database_schema)
 
 
 __all__ = ["COURSE", "EAST_ROOM", "EAST_STUDENT", "WEST_2_STUDENTS", "WEST_ROOM", "WEST_ROOM_2", "WEST_STUDENTS",

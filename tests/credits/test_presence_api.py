@@ -167,7 +167,7 @@ async def test_a_tick_key_reused_for_other_students_is_a_conflict_and_changes_no
     assert (await p.tick(lesson, checked_in=(WEST_STUDENTS[0],), key="tick-9")).status_code == 201
     for other in ({"checked_in": (WEST_STUDENTS[1],)}, {"checked_out": (WEST_STUDENTS[0],)},
                   {"checked_in": (WEST_STUDENTS[0], WEST_STUDENTS[1])}):
-        response = await p.tick(lesson, key="tick-9", **other)  # type: ignore[arg-type]
+        response = await p.tick(lesson, key="tick-9", **other)
         assert response.status_code == 409, response.text
     assert [(e["kind"], e["student"]) for e in await events(p, lesson)] == [("student.checkin", WEST_STUDENTS[0])]
 

@@ -175,7 +175,7 @@ async def test_a_flooding_classroom_gets_rate_limited_while_the_teacher_is_still
             await kunming.send_raw(raw)
         reply = await command(teacher, kind="set_parameter", station="lathe", name="spindle_speed", value=2100)
         assert reply["type"] == "training.accepted", reply
-        answers = {}
+        answers: dict[str, dict[str, Any]] = {}
         async with asyncio.timeout(10):
             while len(answers) < len(flood):
                 message = json.loads(await kunming.ws.recv())
