@@ -11,7 +11,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from classroom.access import Claims, can_join, can_publish, can_view
+from classroom.access import Claims, can_join, can_publish, can_view, covers_lesson
 from classroom.feeds import whip_feed
 from classroom.lessons import Lesson, LessonState
 from classroom.principal import Principal
@@ -60,7 +60,7 @@ class LiveMedia:
         session = self.sessions.get(session_id)
         if session is None or session.lesson_id != lesson_id or session.kind != kind:
             raise NotFoundError(f"no {kind.upper()} session {session_id} in lesson {lesson_id}")
-        if session.principal != claims.principal:
+        if session.principal != claims.principal or not covers_lesson(claims, lesson_id):
             raise Forbidden("only the session's owner may end it")
         await self._close(session)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from classroom import fields
-from classroom.access import Claims, covers_lesson, is_student, is_teacher_of
+from classroom.access import Claims, covers_lesson, is_school_admin, is_student, is_teacher_of
 from classroom.attendance import (
     Excuse,
     ExpectedStudent,
@@ -280,7 +280,7 @@ def _check_reader(claims: Claims, lesson: Lesson) -> None:
 def _may_read_student(claims: Claims, code: str, student: RosterStudent | None) -> bool:
     if claims.role is Role.STUDENT:
         return is_student(claims, code, None if student is None else student.school)
-    return claims.role is Role.ADMIN and student is not None and student.school == claims.school
+    return student is not None and is_school_admin(claims, student.school)
 
 
 def _narrowed(attendance: LessonAttendance, students: tuple[StudentAttendance, ...],

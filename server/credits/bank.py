@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from classroom import fields
-from classroom.access import Claims, covers_lesson, is_school_admin, is_student
+from classroom.access import ANY_LESSON, Claims, covers_lesson, is_school_admin, is_student
 from classroom.credit_account import account_of
 from classroom.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from classroom.fields import reject_unknown
@@ -312,8 +312,8 @@ def _visible_entries(claims: Claims, code: str, student: RosterStudent | None,
         if not is_student(claims, code, None if student is None else student.school):
             raise PermissionDenied("students read only their own credits")
         return list(entries)
-    if claims.role is not Role.ADMIN:
-        raise PermissionDenied("credits are read by the student and by admins")
+    if claims.role is not Role.ADMIN or claims.lesson != ANY_LESSON:
+        raise PermissionDenied("credits are read by the student and by admins with an all-lessons token")
     if student is not None and student.school == claims.school:
         return list(entries)
     own_books = [e for e in entries if e.school == claims.school]

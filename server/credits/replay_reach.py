@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from classroom.access import Claims
 from classroom.attendance import PresenceKind
+from classroom.principal import Principal
 from classroom.recordings import Reach
 from classroom.roles import Role
-from server.directory.store import courses_of_in, student_in
+from server.directory.store import classroom_in, courses_of_in, student_in
 from server.presence.log import lessons_of_student_in
 from server.sql.database import Database, Tx
 
@@ -19,14 +20,18 @@ def _classroom_lessons_in(tx: Tx, classroom: str) -> set[str]:
     return {row[0] for row in rows}
 
 
-def _reach_in(tx: Tx, role: Role, subject: str) -> Reach:
-    if role is Role.CLASSROOM:
-        return Reach(lessons=frozenset(_classroom_lessons_in(tx, subject)))
-    code = subject.upper()
+def _reach_in(tx: Tx, principal: Principal) -> Reach:
+    """What the principal took part in; nothing unless the directory has it in that school."""
+    if principal.role is Role.CLASSROOM:
+        classroom = classroom_in(tx, principal.subject)
+        if classroom is None or classroom.school != principal.school:
+            return Reach()
+        return Reach(lessons=frozenset(_classroom_lessons_in(tx, principal.subject)))
+    code = principal.subject.upper()
     student = student_in(tx, code)
-    lessons = set(lessons_of_student_in(tx, code))
-    if student is not None:
-        lessons |= _classroom_lessons_in(tx, student.classroom)
+    if student is None or student.school != principal.school:
+        return Reach()
+    lessons = set(lessons_of_student_in(tx, code)) | _classroom_lessons_in(tx, student.classroom)
     return Reach(courses=frozenset(courses_of_in(tx, code)), lessons=frozenset(lessons))
 
 
@@ -39,4 +44,4 @@ class ReplayReach:
     async def __call__(self, claims: Claims) -> Reach:
         if claims.role not in (Role.STUDENT, Role.CLASSROOM):
             return Reach()
-        return await self._db.read(_reach_in, claims.role, claims.subject)
+        return await self._db.read(_reach_in, claims.principal)

@@ -83,10 +83,6 @@ def _check_fields(body: Mapping[str, Any], allowed: frozenset[str]) -> None:
         raise ValidationError(f"unknown field(s): {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
 
 
-def _is_admin_of(claims: Claims, school: str) -> bool:
-    return claims.role is Role.ADMIN and claims.school == school
-
-
 def _require_admin(claims: Claims, action: str) -> None:
     """School administration needs an admin token that is not scoped to one lesson."""
     if claims.role is not Role.ADMIN or claims.lesson != ANY_LESSON:
@@ -136,8 +132,8 @@ class Directory:
 
     async def classrooms(self, claims: Claims, school: str | None = None) -> list[Classroom]:
         """Classrooms (of one school if given), for admins and teachers."""
-        if claims.role not in (Role.ADMIN, Role.TEACHER):
-            raise PermissionDenied("only admins and teachers list classrooms")
+        if claims.role not in (Role.ADMIN, Role.TEACHER) or claims.lesson != ANY_LESSON:
+            raise PermissionDenied("only admins and teachers with an all-lessons token list classrooms")
         return await self.store.classrooms(school)
 
     async def add_student(self, claims: Claims, body: Mapping[str, Any]) -> Student:
@@ -152,7 +148,7 @@ class Directory:
     async def students(self, claims: Claims, school: str | None = None, classroom: str | None = None) -> list[Student]:
         """Students of the caller's school (of one classroom if given), for its admins."""
         school = claims.school if school is None else school
-        if not _is_admin_of(claims, school):
+        if not is_school_admin(claims, school):
             raise PermissionDenied(f"only admins of {school} list its students")
         return await self.store.students(school, classroom)
 
@@ -166,7 +162,7 @@ class Directory:
         if claims.role is Role.STUDENT and not itself:
             raise PermissionDenied("a student reads only their own record")
         student = _found(student, f"student {code}")
-        if not itself and not _is_admin_of(claims, student.school):
+        if not itself and not is_school_admin(claims, student.school):
             raise PermissionDenied(f"only admins of {student.school} read its students")
         return student
 
@@ -226,6 +222,8 @@ class Directory:
     async def enrolments(self, claims: Claims, course_id: str) -> list[Student]:
         """Enrolled students: all for the course's school, only their own for another school's admin."""
         course = await self.course(claims, course_id)
+        if claims.lesson != ANY_LESSON:
+            raise PermissionDenied("enrolments are read with an all-lessons token")
         if claims.school == course.school and claims.role in (Role.ADMIN, Role.TEACHER):
             return await self.store.enrolled_students(course.id)
         if claims.role is Role.ADMIN:

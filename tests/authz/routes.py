@@ -174,7 +174,7 @@ async def _lesson_state(w: World, lesson: str) -> str:
 
 
 async def create_lesson(w: World, p: Principal) -> Request:
-    body: dict[str, Any] = {"title": "Matrix", "course": COURSE}
+    body: dict[str, Any] = {"title": "Matrix", "course": COURSE if p.school == "east" else WEST_COURSE}
     if p.kind == "admin":
         body["teacher"] = "alice"
     return Request("/api/lessons", w.live, {"json": body}, lambda: _count_lessons(w))
