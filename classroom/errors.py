@@ -52,3 +52,8 @@ class PermissionDenied(DomainError):
 
 class RateLimited(DomainError):
     """The caller asked too often (e.g. guessing check-in codes); nothing was changed."""
+
+
+class LedgerTampered(DomainError):
+    """The ledger does not follow from the last checkpoint this node trusts: it was edited or
+    rolled back behind the server's back. Nothing is appended or signed until an admin looks."""

@@ -33,6 +33,7 @@ from server.directory.store import DIRECTORY_SCHEMA, DirectoryStore
 from server.errors import exception_handlers
 from server.ledger.checkpoints import CheckpointSigner
 from server.ledger.store import CREDITS_DB_FILE, LEDGER_SCHEMA
+from server.ledger.trust import TRUSTED_FILE, TrustedHead
 from server.lesson_store import LessonStore
 from server.lesson_timeline import SqliteLessonTimeline
 from server.lessons_service import Lessons
@@ -117,7 +118,9 @@ def _components(settings: Settings, clock: Callable[[], float]) -> Components:
     connections = ClassroomConnections(presence_log, clock=clock)
     rooms = Rooms(engine, settings.max_on_stage, training_log, connections)
     attendance = Attendance(credits_db, presence_log, lessons, people, settings.attendance_policy, clock=clock)
-    bank = CreditBank(credits_db, CheckpointSigner.load_or_create(settings.data_dir), attendance, lessons, people,
+    signer = CheckpointSigner.load_or_create(settings.data_dir)
+    signer.guard = TrustedHead(settings.data_dir / TRUSTED_FILE)
+    bank = CreditBank(credits_db, signer, attendance, lessons, people,
                       settings.thresholds(), clock=clock)
     lessons.on_ended.append(rooms.lesson_ended)  # rooms close before the lesson's router
     lessons.on_ended.append(bank.lesson_ended)  # after the rooms: their classrooms' leaves are in the log

@@ -19,7 +19,8 @@
     ├── NotFound            -> 404 not_found
     ├── Conflict            -> 409 conflict
     ├── InvalidTransition   -> 409 invalid_transition
-    └── RateLimited         -> 429 rate_limited
+    ├── RateLimited         -> 429 rate_limited
+    └── LedgerTampered      -> 503 ledger_tampered
 
 Every error body is ``{"error": {"code": str, "message": str}}``.
 """
@@ -38,6 +39,7 @@ from classroom.errors import (
     Conflict,
     DomainError,
     InvalidTransition,
+    LedgerTampered,
     NotFound,
     PermissionDenied,
     RateLimited,
@@ -134,6 +136,7 @@ _DOMAIN: dict[type[DomainError], tuple[int, str]] = {
     Conflict: (409, "conflict"),
     InvalidTransition: (409, "invalid_transition"),
     RateLimited: (429, "rate_limited"),
+    LedgerTampered: (503, "ledger_tampered"),
 }
 
 _WS_CLOSE: dict[int, int] = {400: 4400, 401: 4401, 403: 4403, 404: 4404, 409: 4409, 413: 1009, 503: 1013}

@@ -232,6 +232,8 @@ class _Walk:
             )
             return Problem(head + 1, "deleted", message)
         vouched = self._vouched
+        if vouched is None and head > 0:
+            return Problem(1, "unsigned", f"{_span(1, head)} appended but no signed checkpoint vouches for them")
         if vouched is not None and head > vouched.seq:
             extra = _span(vouched.seq + 1, head)
             message = (

@@ -27,6 +27,7 @@ import os
 import re
 import secrets
 from pathlib import Path
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -110,12 +111,23 @@ class CheckpointVerifier:
         return _public_pem(self._key)
 
 
+class HeadGuard(Protocol):
+    """What stands between a write and its signature: the ledger must follow from what the node
+    trusts (``server.ledger.trust.TrustedHead``)."""
+
+    def check(self, tx: Any) -> None: ...
+
+    def signed(self, checkpoint: Checkpoint) -> None: ...
+
+
 class CheckpointSigner:
     """Signs checkpoints with the ledger's private key."""
 
-    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+    def __init__(self, private_key: Ed25519PrivateKey, guard: HeadGuard | None = None) -> None:
         self._key = private_key
         self.key_id = key_id_of(private_key.public_key())
+        self.guard = guard
+        """Checked before every signature; None signs whatever head the database holds."""
 
     @classmethod
     def load_or_create(cls, data_dir: Path) -> CheckpointSigner:

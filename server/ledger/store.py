@@ -145,12 +145,16 @@ def sign_head_in(tx: Tx, at: str, signer: CheckpointSigner) -> Checkpoint | None
     """Write a signed checkpoint of the head unless it has one (or the ledger is empty); return it."""
     validate_at(at)
     lock_head_in(tx)
+    if signer.guard is not None:
+        signer.guard.check(tx)  # never sign a head that does not follow from what this node trusts
     seq, digest = head_in(tx)
     latest = latest_checkpoint_in(tx)
     if seq == 0 or (latest is not None and latest.seq >= seq):
         return None
     checkpoint = signer.sign(seq, digest, at)
     _insert_checkpoint(tx, checkpoint)
+    if signer.guard is not None:
+        signer.guard.signed(checkpoint)
     return checkpoint
 
 
