@@ -3,8 +3,9 @@
 The file is UTF-8 (a byte-order mark at the start is ignored) with a header line naming the
 columns ``code,name,classroom`` and optionally ``course`` (enrol the student in that course), in
 any order and any case; empty cells at the end of a line are ignored. Blank lines (and lines whose
-cells are all empty) are skipped. At most :data:`MAX_ROSTER_ROWS` data rows and
-:data:`MAX_ROSTER_BYTES` bytes.
+cells are all empty) are skipped. At most :data:`MAX_ROSTER_ROWS` data rows,
+:data:`MAX_ROSTER_BYTES` bytes and :data:`MAX_ROSTER_COLUMNS` header columns (not counting empty ones
+at the end); every check is linear in the size of the file.
 
 Row numbers: ``row`` is the 1-based data row number counted in lines of the file, so line 2 of the
 file (the first line after the header) is row 1, and row N is always line N + 1 (blank lines are
@@ -23,7 +24,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Mapping, Set
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +44,7 @@ from classroom.people import (
 __all__ = [
     "COLUMNS",
     "MAX_ROSTER_BYTES",
+    "MAX_ROSTER_COLUMNS",
     "MAX_ROSTER_ROWS",
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
@@ -53,10 +56,12 @@ __all__ = [
     "RowError",
     "parse_roster",
     "plan_roster",
+    "repeated",
 ]
 
 MAX_ROSTER_ROWS = 5000
 MAX_ROSTER_BYTES = 1024 * 1024
+MAX_ROSTER_COLUMNS = 64
 REQUIRED_COLUMNS = ("code", "name", "classroom")
 OPTIONAL_COLUMNS = ("course",)
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
@@ -150,18 +155,25 @@ def _trimmed(cells: list[str]) -> list[str]:
     return stripped
 
 
+def repeated(names: Iterable[str]) -> list[str]:
+    """The names that occur more than once, sorted; one pass (no pairwise comparison)."""
+    return sorted(name for name, count in Counter(names).items() if count > 1)
+
+
 def _header(cells: list[str]) -> tuple[str, ...]:
     names = tuple(cell.lower() for cell in _trimmed(cells))
+    if len(names) > MAX_ROSTER_COLUMNS:
+        raise ValidationError(f"roster header has {len(names)} columns; at most {MAX_ROSTER_COLUMNS} are allowed")
     problems = []
     missing = [name for name in REQUIRED_COLUMNS if name not in names]
     unknown = sorted({name for name in names if name not in COLUMNS})
-    repeated = sorted({name for name in names if names.count(name) > 1})
+    twice = repeated(names)
     if missing:
         problems.append(f"missing column(s): {', '.join(missing)}")
     if unknown:
-        problems.append(f"unknown column(s): {', '.join(repr(name) for name in unknown)}")
-    if repeated:
-        problems.append(f"repeated column(s): {', '.join(repeated)}")
+        problems.append(f"unknown column(s): {', '.join(repr(name[:40]) for name in unknown[:10])}")
+    if twice:
+        problems.append(f"repeated column(s): {', '.join(repr(name[:40]) for name in twice[:10])}")
     if problems:
         raise ValidationError(f"roster header must be {','.join(REQUIRED_COLUMNS)}[,course]: {'; '.join(problems)}")
     return names

@@ -31,6 +31,7 @@ from classroom.errors import ValidationError
 from classroom.training.patches import apply_patch
 from server.sqlite_thread import SqliteThread
 from server.training.event_log import TABLE_SCHEMA, Event, EventLog
+from server.wire_json import dumps
 
 __all__ = [
     "LESSON_KINDS",
@@ -80,7 +81,10 @@ def lesson_event(lesson_id: str, kind: str, body: Mapping[str, Any], at: float |
         raise ValidationError(f"kind must be one of {', '.join(LESSON_KINDS)}")
     if not isinstance(body, Mapping):
         raise ValidationError("body must be an object")
-    encoded = json.dumps(dict(body), separators=(",", ":"), ensure_ascii=False)
+    try:
+        encoded = dumps(dict(body))
+    except ValueError:
+        raise ValidationError("event body must hold finite numbers only") from None
     if len(encoded.encode()) > MAX_BODY_BYTES:
         raise ValidationError(f"event body exceeds {MAX_BODY_BYTES} bytes")
     return Event(lesson_id, time.time() if at is None else float(at), kind, 0, dict(body))

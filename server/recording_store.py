@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 from classroom.errors import Conflict, NotFound
 from classroom.recordings import Chapter, Recording, RecordingStatus, Track, with_chapter
 from server.sqlite_thread import SqliteThread
+from server.wire_json import dumps
 
 __all__ = ["RecordingStore", "SqliteRecordingStore"]
 
@@ -95,14 +96,13 @@ _COLUMNS = "id, lesson_id, school, course, title, started_at, ended_at, status, 
 
 
 def _tracks_json(tracks: Sequence[Track]) -> str:
-    return json.dumps(
+    return dumps(
         [{"name": t.name, "kind": t.kind, "codec": t.codec, "file": t.file, "width": t.width, "height": t.height}
-         for t in tracks],
-        separators=(",", ":"), ensure_ascii=False)
+         for t in tracks])
 
 
 def _chapters_json(chapters: Sequence[Chapter]) -> str:
-    return json.dumps([c.to_json() for c in chapters], separators=(",", ":"), ensure_ascii=False)
+    return dumps([c.to_json() for c in chapters])
 
 
 def _row(recording: Recording) -> tuple[Any, ...]:

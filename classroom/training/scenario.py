@@ -8,12 +8,14 @@ documented in docs/scenarios.md.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from classroom.errors import ValidationError
+from classroom.fields import text_problem
 from classroom.training.packml import Action, Status
 
 __all__ = [
@@ -148,6 +150,16 @@ def _get(data: Mapping[str, Any], key: str, where: str, kinds: type | tuple[type
         wanted = "a number" if _tuple(kinds) == (int, float) else " or ".join(
             names.get(k.__name__, k.__name__) for k in _tuple(kinds))
         raise ScenarioError(f"{where}.{key}" if where else key, f"must be {wanted}")
+    return _checked(value, f"{where}.{key}" if where else key)
+
+
+def _checked(value: Any, where: str) -> Any:
+    """Numbers must be finite (a browser cannot read Infinity back); text is one line (classroom.fields)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ScenarioError(where, "must be a finite number")
+    problem = text_problem(value, lines=False) if isinstance(value, str) else None
+    if problem is not None:
+        raise ScenarioError(where, problem)
     return value
 
 
@@ -156,7 +168,7 @@ def _tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
 
 
 def _name(value: str, where: str, pattern: re.Pattern[str] = _NAME) -> str:
-    if not pattern.match(value):
+    if not pattern.fullmatch(value):
         raise ScenarioError(where, f"{value!r} is not a valid name (lower case letters, digits, _)")
     return value
 
@@ -192,6 +204,8 @@ def _parameter(name: str, data: Any, where: str) -> ParameterSpec:
     if optimal is not None:
         if len(optimal) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in optimal):
             raise ScenarioError(f"{where}.optimal", "must be [low, high]")
+        for index, bound in enumerate(optimal):
+            _checked(bound, f"{where}.optimal[{index}]")
         optimal = (float(optimal[0]), float(optimal[1]))
         if not low <= optimal[0] <= optimal[1] <= high:
             raise ScenarioError(f"{where}.optimal", f"must be an ordered band within {low:g}..{high:g}")
@@ -264,6 +278,7 @@ def _condition(data: Any, where: str, stations: Mapping[str, StationSpec]) -> Co
     equals = data.get("equals")
     if equals is not None and not isinstance(equals, (bool, int, float, str)):
         raise ScenarioError(f"{where}.equals", "must be a number, a string or true/false")
+    _checked(equals, f"{where}.equals")
     if parameter is not None and all(data.get(k) is None for k in ("equals", "above", "below")):
         raise ScenarioError(where, "a parameter condition needs equals, above or below")
     return Condition(station, parameter, Status(status) if status else None, data.get("equals"),

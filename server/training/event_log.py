@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from server.wire_json import dumps
+
 __all__ = ["TABLE_SCHEMA", "Event", "EventLog", "SqliteEventLog"]
 
 
@@ -69,16 +71,16 @@ class SqliteEventLog:
         self._db = db
 
     async def append(self, events: Sequence[Event]) -> None:
+        """Append ``events``; a body with a non-finite number raises ValueError and nothing is stored."""
         if events:
-            await self._run(self._append, list(events))
+            rows = [(e.lesson_id, e.at, e.kind, e.revision, dumps(e.body)) for e in events]
+            await self._run(self._append, rows)
 
-    def _append(self, events: list[Event]) -> None:
+    def _append(self, rows: list[tuple[str, float, str, int, str]]) -> None:
         assert self._db is not None
         with self._db:
             self._db.executemany(
-                "INSERT INTO training_events (lesson_id, at, kind, revision, body) VALUES (?, ?, ?, ?, ?)",
-                [(e.lesson_id, e.at, e.kind, e.revision, json.dumps(e.body, separators=(",", ":"))) for e in events],
-            )
+                "INSERT INTO training_events (lesson_id, at, kind, revision, body) VALUES (?, ?, ?, ?, ?)", rows)
 
     async def read(self, lesson_id: str, since: float = 0.0, until: float = float("inf")) -> list[Event]:
         rows = await self._run(self._read, lesson_id, since, until)

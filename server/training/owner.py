@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from classroom.training.scenario import Scenario
 from classroom.training.simulation import advance
 from classroom.training.state import LineState, initial_state
 from server.errors import to_api_error
+from server.wire_json import dumps
 
 from .event_log import Event, EventLog
 
@@ -165,7 +165,7 @@ class LineOwner:
         message = {"type": "training.patch", "time": self.state.time, **batch}
         self._history.append(message)
         self._record("patch", {key: message[key] for key in ("from", "to", "time", "ops")}, batch["to"])
-        text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)  # once for every recipient
+        text = dumps(message)  # once for every recipient
         for recipient in list(self._recipients):
             recipient.send_text(text)
 

@@ -18,6 +18,7 @@ from classroom.access import Claims
 from classroom.feeds import feed_owner, participant_prefix
 from classroom.roles import Role
 from media import Consumer, Router, SdpError, Transport
+from server.wire_json import dumps
 
 __all__ = ["Participant"]
 
@@ -57,8 +58,9 @@ class Participant:
     # --- outbound messages ---------------------------------------------------------------
 
     def send(self, message: dict[str, Any]) -> None:
-        """Queue a message; a client too slow to drain its queue is disconnected."""
-        self._queue_item(message)
+        """Queue a message (encoded here: a non-finite number raises ValueError, never reaches the client);
+        a client too slow to drain its queue is disconnected."""
+        self._queue_item(dumps(message))
 
     def _queue_item(self, item: dict[str, Any] | str) -> None:
         if self.closed or self._dropped:

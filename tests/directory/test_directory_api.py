@@ -5,12 +5,15 @@ Run against the real app through the shared ``client`` and ``tokens`` fixtures o
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any
 
 import httpx
 import pytest
 
-from classroom.roster import MAX_ROSTER_BYTES, MAX_ROSTER_ROWS
+from classroom.roster import MAX_ROSTER_BYTES, MAX_ROSTER_COLUMNS, MAX_ROSTER_ROWS, Roster, parse_roster
+from server.directory import service as directory_service
 from tests.conftest import Tokens
 
 pytestmark = pytest.mark.asyncio
@@ -473,6 +476,36 @@ async def test_a_roster_over_the_limits_is_413(world: World) -> None:
     rows = "".join(f"YN-{index:06d},S,west-1\n" for index in range(MAX_ROSTER_ROWS + 1))
     assert_error(await world.roster("code,name,classroom\n" + rows), 413, "rows")
     assert len((await world.ok("GET", "/api/students", world.west))["students"]) == 2
+
+
+async def test_a_roster_with_20000_columns_is_refused_with_a_400_naming_the_limit(world: World) -> None:
+    header = "code,name,classroom," + ",".join(f"c{index}" for index in range(20_000))
+    response = await world.roster(header + "\nYN-000009,X,west-1\n")
+    assert_error(response, 400, f"at most {MAX_ROSTER_COLUMNS} are allowed")
+
+
+async def test_the_server_answers_other_requests_while_a_roster_is_parsed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parse blocks until /api/health has been answered: only possible if it runs off the event loop."""
+    started, health_answered = threading.Event(), threading.Event()
+    released: list[bool] = []
+
+    def parse_after_health(data: bytes) -> Roster:
+        started.set()
+        released.append(health_answered.wait(timeout=10))  # on the loop this would freeze it for the 10 s
+        return parse_roster(data)
+
+    monkeypatch.setattr(directory_service, "parse_roster", parse_after_health)
+    importing = asyncio.create_task(world.roster("code,name,classroom\nYN-000009,X,west-1\n"))
+    assert await asyncio.to_thread(started.wait, 10)
+    health = await world.client.get("/api/health")
+    roster_done_before_health = importing.done()
+    health_answered.set()
+    response = await importing
+    assert health.status_code == 200 and not roster_done_before_health
+    assert released == [True]
+    assert response.status_code == 200, response.text
 
 
 async def test_a_roster_for_an_unregistered_school_is_409(world: World, tokens: Tokens) -> None:

@@ -10,6 +10,7 @@ from classroom.errors import ValidationError
 from classroom.people import Classroom, Course, Enrolment, Student
 from classroom.roster import (
     MAX_ROSTER_BYTES,
+    MAX_ROSTER_COLUMNS,
     MAX_ROSTER_ROWS,
     RosterContext,
     RosterRow,
@@ -17,6 +18,7 @@ from classroom.roster import (
     RowError,
     parse_roster,
     plan_roster,
+    repeated,
 )
 
 HEADER = "code,name,classroom,course\n"
@@ -181,3 +183,38 @@ def test_rows_that_clash_with_the_directory_are_errors(line: str, field: str, me
     assert plan.created == () and plan.updated == () and plan.enrolments == ()
     assert [(error.row, error.field) for error in plan.errors] == [(1, "code"), (2, field)]
     assert message in plan.errors[1].message
+
+
+def test_a_header_of_more_than_64_columns_is_refused_naming_the_limit() -> None:
+    header = "code,name,classroom," + ",".join(f"extra{index}" for index in range(20_000))
+    with pytest.raises(ValidationError) as caught:
+        parse_roster((header + "\nYN-000002,Wang,room-1\n").encode())
+    assert f"at most {MAX_ROSTER_COLUMNS}" in caught.value.message
+    assert "20003 columns" in caught.value.message
+
+
+def test_empty_columns_at_the_end_of_the_header_do_not_count_against_the_limit() -> None:
+    rows, errors = parse(HEADER.rstrip("\n") + "," * 500 + "\nYN-000001,Li,room-1\n")
+    assert [row.code for row in rows] == ["YN-000001"] and errors == []
+
+
+class CountingName(str):
+    """A name that counts how often it is hashed and compared."""
+
+    calls = {"hash": 0, "eq": 0}
+
+    def __hash__(self) -> int:
+        CountingName.calls["hash"] += 1
+        return super().__hash__()
+
+    def __eq__(self, other: object) -> bool:
+        CountingName.calls["eq"] += 1
+        return super().__eq__(other)
+
+
+def test_the_repeated_column_check_is_linear_in_the_number_of_columns() -> None:
+    CountingName.calls.update(hash=0, eq=0)
+    names = [CountingName(f"column{index}") for index in range(10_000)] + [CountingName("column7")]
+    assert repeated(names) == ["column7"]
+    assert CountingName.calls["hash"] <= 2 * len(names)
+    assert CountingName.calls["eq"] <= 2 * len(names)  # a pairwise check makes ~len(names) ** 2 / 2

@@ -193,3 +193,20 @@ async def test_an_oversized_training_message_is_refused_and_changes_nothing(
         await teacher.send_raw(json.dumps({"type": "training.load", "scenario": huge}))
         await teacher.expect("error", code="too_large")
         assert app.state.rooms.rooms[lesson_id].training is None
+
+
+async def test_a_scenario_with_infinite_numbers_is_refused_and_nothing_is_loaded_or_broadcast(
+    base: str, lesson_id: str, tokens: Tokens, app: Starlette
+) -> None:
+    infinite = {"id": "inf", "stations": [{"id": "press", "cycle_s": 5, "parameters": {
+        "force": {"min": float("-inf"), "max": float("inf"), "default": 0}}}]}
+    async with LessonClient.connect(base, lesson_id, bearer(tokens.teacher())) as teacher:
+        await teacher.send_raw(json.dumps({"type": "training.load", "scenario": infinite, "id": "l1"}))
+        refused = await teacher.expect("error", code="bad_json")
+        assert "Infinity" in refused["message"]
+        await teacher.send_raw(json.dumps({"type": "training.load", "scenario": infinite, "id": "l2"})
+                               .replace("Infinity", "1e999"))
+        assert "float" in (await teacher.expect("error", code="bad_message"))["message"]
+        assert (await teacher.request({"type": "ping"}))["type"] == "pong"
+        assert app.state.rooms.rooms[lesson_id].training is None
+        assert not any(m["type"].startswith("training.") for m in teacher.seen)
