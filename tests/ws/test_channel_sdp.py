@@ -50,7 +50,7 @@ def connect(base: str, lesson_id: str, headers: dict[str, str]) -> Any:
 
 
 def router_of(app: Starlette, lesson_id: str) -> Router:
-    return app.state.live_media.engine.routers[lesson_id]  # type: ignore[no-any-return]
+    return app.state.live_media.engine.routers[lesson_id]
 
 
 def without(prefix: str, sdp: str) -> str:
