@@ -7,7 +7,9 @@ H.264 section 7.3.2.1.1) of an Annex B access unit.
 
 from __future__ import annotations
 
-__all__ = ["h264_dimensions", "picture_size", "vp8_dimensions"]
+__all__ = ["MAX_DIMENSION", "h264_dimensions", "picture_size", "vp8_dimensions"]
+
+MAX_DIMENSION = 16384  # VP8's 14-bit field; far beyond any H.264 level's picture
 
 
 def vp8_dimensions(frame: bytes) -> tuple[int, int] | None:
@@ -113,9 +115,10 @@ def h264_dimensions(access_unit: bytes) -> tuple[int, int] | None:
         nal = nal.rstrip(b"\x00")
         if nal and nal[0] & 0x1F == 7:
             try:
-                return _sps_dimensions(nal)
+                width, height = _sps_dimensions(nal)
             except (IndexError, ValueError):
                 return None
+            return (width, height) if 0 < width <= MAX_DIMENSION and 0 < height <= MAX_DIMENSION else None
     return None
 
 

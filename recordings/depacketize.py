@@ -7,6 +7,8 @@
 - Opus, RFC 7587: one packet is one frame.
 
 Packets reordered by a few positions are put back in order (``REORDER_WINDOW``).
+A frame larger than ``MAX_FRAME_BYTES`` (a publisher that never sets the marker nor
+changes the timestamp) is dropped like a lost one instead of growing without bound.
 A sequence gap that does not fill within the window drops the frame being
 assembled and every video frame up to the next keyframe; ``needs_keyframe``
 tells the caller to ask the publisher for one.
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 __all__ = [
+    "MAX_FRAME_BYTES",
     "REORDER_WINDOW",
     "Depacketizer",
     "EncodedFrame",
@@ -30,6 +33,7 @@ __all__ = [
 
 REORDER_WINDOW = 4  # packets that may overtake a missing one before it counts as lost
 START_CODE = b"\x00\x00\x00\x01"
+MAX_FRAME_BYTES = 4 * 1024 * 1024  # far above any keyframe a classroom camera or screen sends
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,7 @@ class _Assembler:
         self._parts: list[bytes] = []
         self._keyframe = False
         self._broken = False
+        self._bytes = 0
 
     def push(self, seq: int, ts: int, marker: int, payload: bytes) -> list[EncodedFrame]:
         frames: list[EncodedFrame] = []
@@ -102,10 +107,13 @@ class _Assembler:
 
     def restart(self) -> None:
         self._reorder = _Reorder()
-        self._ts, self._parts, self._broken = None, [], False
+        self._reset()
+
+    def _reset(self) -> None:
+        self._ts, self._parts, self._broken, self._bytes = None, [], False, 0
 
     def _lost(self) -> None:
-        self._ts, self._parts, self._broken = None, [], False
+        self._reset()
         self.needs_keyframe = True
 
     def _packet(self, ts: int, marker: int, payload: bytes, frames: list[EncodedFrame]) -> None:
@@ -114,9 +122,11 @@ class _Assembler:
         if self._ts is None:
             if not self._starts_frame(payload):
                 return
-            self._ts, self._parts, self._keyframe, self._broken = ts, [], self._is_keyframe(payload), False
-        if not self._add(payload):
-            self._broken = True
+            self._reset()
+            self._ts, self._keyframe = ts, self._is_keyframe(payload)
+        self._bytes += len(payload)
+        if not self._broken and (self._bytes > MAX_FRAME_BYTES or not self._add(payload)):
+            self._broken, self._parts = True, []  # nothing of a broken frame is kept
         if marker:
             self._finish(frames)
 
@@ -128,7 +138,7 @@ class _Assembler:
                 frames.append(EncodedFrame(self._ts, self._keyframe, b"".join(self._parts)))
         elif self._broken:
             self.needs_keyframe = True
-        self._ts, self._parts, self._broken = None, [], False
+        self._reset()
 
     # --- codec specifics ---------------------------------------------------------------
 
