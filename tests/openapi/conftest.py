@@ -1,0 +1,74 @@
+"""A real server for the schemathesis run: uvicorn in a thread on a loopback port, on either engine."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from classroom.roles import Role
+from server.app import create_app
+from server.settings import Settings
+from tests.credits.conftest import drop_schema, postgres_url
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    admin: str
+    """a token of an admin of school east, for every lesson"""
+
+
+def _settings(engine: str, data_dir: Path, namespace: str) -> Settings:
+    if engine == "sqlite":
+        return Settings(data_dir=data_dir)
+    return Settings(data_dir=data_dir, database_url=postgres_url(), database_schema=namespace)
+
+
+def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:
+    for _ in range(1000):
+        if server.started or not thread.is_alive():
+            break
+        time.sleep(0.01)
+    assert server.started, "uvicorn did not start within 10 s"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def live_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
+    """The app served by uvicorn on 127.0.0.1 (a free port), stopped and cleaned up afterwards."""
+    namespace = f"t_{secrets.token_hex(6)}"
+    app = create_app(_settings(request.param, tmp_path / "var", namespace))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    try:
+        _wait_started(server, thread)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield LiveServer(f"http://127.0.0.1:{port}", app.state.tokens.issue("root", Role.ADMIN, "east"))
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        if request.param == "postgresql":
+            drop_schema(namespace)
+
+
+def seed(server: LiveServer) -> None:
+    """A registered school with a classroom, a course and a student, so writes get past "unknown school"."""
+    headers = {"Authorization": f"Bearer {server.admin}"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=10) as http:
+        for method, path, body in [
+            ("PUT", "/api/schools/east", {"name": "East vocational", "region": "Zhejiang"}),
+            ("POST", "/api/classrooms", {"id": "east-1", "name": "Room 1"}),
+            ("POST", "/api/courses", {"id": "mould-101", "title": "Mould design", "credits": "1.5"}),
+            ("POST", "/api/students", {"code": "ZJ-000001", "name": "Li", "classroom": "east-1"}),
+            ("POST", "/api/lessons", {"title": "Mould design 1", "course": "mould-101", "teacher": "alice"}),
+        ]:
+            response = http.request(method, path, json=body)
+            assert response.status_code == 201, response.text
