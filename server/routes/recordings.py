@@ -85,7 +85,7 @@ def parse_instant(name: str, text: str, *, end_of_day: bool = False) -> float:
             start = datetime.combine(day, time(), tzinfo=UTC)
             return (start + timedelta(days=1)).timestamp() - 1e-6 if end_of_day else start.timestamp()
         moment = datetime.fromisoformat(text)
-    except ValueError:
+    except (ValueError, OverflowError):  # 9999-12-31 has no end of day
         raise BadRequest(f"{name} must be Unix seconds or an ISO 8601 date, e.g. 2024-09-01T08:00:00Z") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
