@@ -96,6 +96,12 @@ async def test_a_publish_offer_without_ice_or_dtls_credentials_is_refused_and_op
         assert not [t for t in router_of(app, lesson_id).transports if t.owner.startswith("ws-pub")]
 
 
+def owned_by(transport: Any, kind: str, subject: str) -> bool:
+    """Whether a transport labelled ``kind:role:subject@school`` is of this kind and subject."""
+    label, _, principal = transport.owner.partition(":")
+    return label == kind and principal.rpartition("@")[0].rpartition(":")[2] == subject
+
+
 async def test_a_subscribe_offer_left_unanswered_is_closed_after_the_timeout_and_its_sockets_freed(
         base: str, lesson_id: str, tokens: Tokens, app: Starlette, peers: list[Any]) -> None:
     async with connect(base, lesson_id, tokens.teacher()) as teacher:
@@ -105,7 +111,7 @@ async def test_a_subscribe_offer_left_unanswered_is_closed_after_the_timeout_and
         before = udp_sockets()
         async with connect(base, lesson_id, tokens.classroom("kunming-2")) as kunming:
             await kunming.expect("subscribe.offer")  # and never answered
-            [pending] = [t for t in router.transports if t.owner == "ws-sub:kunming-2"]
+            [pending] = [t for t in router.transports if owned_by(t, "ws-sub", "kunming-2")]
             assert udp_sockets() > before
 
             await wait_for(lambda: pending.closed, 6 * TIMEOUT_S)
@@ -113,5 +119,5 @@ async def test_a_subscribe_offer_left_unanswered_is_closed_after_the_timeout_and
 
             assert pending not in router.transports
             assert pending.connection_state == "closed"
-            [publisher] = [t for t in router.transports if t.owner == "ws-pub:alice"]
+            [publisher] = [t for t in router.transports if owned_by(t, "ws-pub", "alice")]
             assert not publisher.closed  # connected in time: not touched

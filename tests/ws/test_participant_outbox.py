@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from aiortc import RTCConfiguration
@@ -21,6 +22,10 @@ class StuckSocket:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
         self.closed_with: int | None = None
+
+    async def send_text(self, text: str) -> None:
+        self.sent.append(json.loads(text))
+        await asyncio.Event().wait()
 
     async def send_json(self, message: dict[str, Any]) -> None:
         self.sent.append(message)
