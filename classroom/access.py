@@ -98,3 +98,10 @@ def can_join(claims: Claims, lesson: Lesson) -> bool:
 def can_interact(claims: Claims, lesson_id: str) -> bool:
     """Teachers and remote classrooms take part (stage, hands, training line)."""
     return claims.role in (Role.TEACHER, Role.CLASSROOM) and covers_lesson(claims, lesson_id)
+
+
+def is_node_reader(claims: Claims) -> bool:
+    """May read node-wide records (the ledger's entries for a witness, the metrics): an admin of
+    any school (a partner school witnessing this node's ledger) whose token is not scoped to one
+    lesson."""
+    return claims.role is Role.ADMIN and claims.lesson == ANY_LESSON

@@ -17,11 +17,13 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from classroom.checkin_codes import CheckinCodes
 from media import MediaConfig, MediaEngine
+from server import metrics as metrics_routes
 from server.attendance.service import Attendance
 from server.attendance.store import ATTENDANCE_SCHEMA
 from server.credits.bank import CreditBank
@@ -32,8 +34,9 @@ from server.directory.service import Directory
 from server.directory.store import DIRECTORY_SCHEMA, DirectoryStore
 from server.errors import exception_handlers
 from server.ledger.checkpoints import CheckpointSigner
+from server.ledger.publication import LedgerPublication
 from server.ledger.store import CREDITS_DB_FILE, LEDGER_SCHEMA
-from server.ledger.trust import TRUSTED_FILE, TrustedHead
+from server.ledger.trust import TrustedHead
 from server.lesson_store import LessonStore
 from server.lesson_timeline import SqliteLessonTimeline
 from server.lessons_service import Lessons
@@ -48,6 +51,7 @@ from server.replay_service import Replay
 from server.routes import attendance as attendance_routes
 from server.routes import credits as credits_routes
 from server.routes import directory as directory_routes
+from server.routes import ledger as ledger_routes
 from server.routes import lessons as lessons_routes
 from server.routes import presence as presence_routes
 from server.routes import recordings as recordings_routes
@@ -76,7 +80,8 @@ CREDITS_SCHEMA_SQL = DIRECTORY_SCHEMA + PRESENCE_SCHEMA + ATTENDANCE_SCHEMA + LE
 
 ROUTE_LISTS: tuple[Sequence[BaseRoute], ...] = (
     lessons_routes.routes, whip_routes.routes, ws_routes.routes, recordings_routes.routes, directory_routes.routes,
-    presence_routes.routes, attendance_routes.routes, credits_routes.routes, openapi_routes.routes)
+    presence_routes.routes, attendance_routes.routes, credits_routes.routes, ledger_routes.routes,
+    metrics_routes.routes, openapi_routes.routes)
 """Every route list served by the app, in matching order."""
 
 
@@ -102,6 +107,9 @@ class Components:
     presence: Presence
     attendance: Attendance
     bank: CreditBank
+    trusted_head: TrustedHead
+    ledger_publication: LedgerPublication
+    metrics: CollectorRegistry
 
 
 def _components(settings: Settings, clock: Callable[[], float]) -> Components:
@@ -118,8 +126,9 @@ def _components(settings: Settings, clock: Callable[[], float]) -> Components:
     connections = ClassroomConnections(presence_log, clock=clock)
     rooms = Rooms(engine, settings.max_on_stage, training_log, connections)
     attendance = Attendance(credits_db, presence_log, lessons, people, settings.attendance_policy, clock=clock)
-    signer = CheckpointSigner.load_or_create(settings.data_dir)
-    signer.guard = TrustedHead(settings.data_dir / TRUSTED_FILE)
+    signer = CheckpointSigner.load_or_create(settings.data_dir, settings.ledger_key_path())
+    trusted_head = TrustedHead(settings.ledger_trusted_path())
+    signer.guard = trusted_head
     bank = CreditBank(credits_db, signer, attendance, lessons, people,
                       settings.thresholds(), clock=clock)
     lessons.on_ended.append(rooms.lesson_ended)  # rooms close before the lesson's router
@@ -151,7 +160,21 @@ def _components(settings: Settings, clock: Callable[[], float]) -> Components:
                           rooms.broadcast, clock=clock),
         attendance=attendance,
         bank=bank,
+        trusted_head=trusted_head,
+        ledger_publication=LedgerPublication(credits_db, signer),
+        metrics=metrics_routes.registry_for(lambda: _readings(trusted_head, rooms)),
     )
+
+
+def _readings(trusted_head: TrustedHead, rooms: Rooms) -> dict[str, float]:
+    """The values ``/metrics`` reports, read when scraped."""
+    trusted = trusted_head.trusted
+    return {
+        "ledger_refusals": trusted_head.refusals,
+        "ledger_trusted_seq": 0 if trusted is None else trusted.seq,
+        "lessons_live": len(rooms.rooms),
+        "participants": sum(len(room.participants) for room in list(rooms.rooms.values())),
+    }
 
 
 @asynccontextmanager

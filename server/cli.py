@@ -1,5 +1,5 @@
 """The ``classroom`` command: ``serve`` runs the server, ``token`` mints an access token,
-``ledger verify`` checks the credit ledger."""
+``ledger verify`` checks the credit ledger, ``ledger witness`` another node's."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from classroom.access import ANY_LESSON
 from classroom.roles import Role
 from server.ledger.verify_cli import add_verify_arguments, run_verify
+from server.ledger.witness_cli import add_witness_arguments, run_witness
 from server.secret import load_or_create_secret
 from server.settings import LOG_LEVELS, Settings
 from server.tokens import TokenCodec
@@ -52,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
     verify = ledger_commands.add_parser("verify", help="check the hash chain and the signed checkpoints")
     add_verify_arguments(verify)
+    witness = ledger_commands.add_parser("witness", help="check another node's signed checkpoints against "
+                                         "those seen before, and keep them")
+    add_witness_arguments(witness)
     return parser
 
 
@@ -104,7 +108,7 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _ledger(args: argparse.Namespace) -> int:
-    return {"verify": run_verify}[args.ledger_command](args)
+    return {"verify": run_verify, "witness": run_witness}[args.ledger_command](args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

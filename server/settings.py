@@ -137,6 +137,8 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "max_sessions_per_principal": ("CLASSROOM_MAX_SESSIONS_PER_PRINCIPAL", _SESSIONS_PER_PRINCIPAL),
     "max_sessions_per_lesson": ("CLASSROOM_MAX_SESSIONS_PER_LESSON", _SESSIONS_PER_LESSON),
     "ice_connect_timeout_s": ("CLASSROOM_ICE_CONNECT_TIMEOUT_S", _ICE_TIMEOUT),
+    "ledger_key_file": ("CLASSROOM_LEDGER_KEY_FILE", lambda text: Path(_non_empty(text))),
+    "ledger_trusted_file": ("CLASSROOM_LEDGER_TRUSTED_FILE", lambda text: Path(_non_empty(text))),
 }
 
 
@@ -172,6 +174,12 @@ class Settings:
     """WHIP/WHEP sessions one lesson may hold at once."""
     ice_connect_timeout_s: int = 10
     """A peer connection that has not connected this long after its SDP exchange is closed."""
+    ledger_key_file: Path | None = None
+    """The ledger's Ed25519 signing key (PKCS#8 PEM); unset: ``DATA_DIR/ledger-signing.key``. Keep it
+    where whoever can edit the database cannot read it (another volume, a secrets mount)."""
+    ledger_trusted_file: Path | None = None
+    """The checkpoints this node signed and saw committed; unset: ``DATA_DIR/ledger-trusted.jsonl``.
+    Like the key, it is what a database editor must not reach."""
 
     def __post_init__(self) -> None:
         checks: dict[str, Callable[[Any], Any]] = {
@@ -192,6 +200,9 @@ class Settings:
         for name, check in checks.items():
             _parse(name, check, getattr(self, name))
         object.__setattr__(self, "data_dir", Path(self.data_dir))
+        for name in ("ledger_key_file", "ledger_trusted_file"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, Path(getattr(self, name)))
         object.__setattr__(self, "ice_servers", tuple(self.ice_servers))
         object.__setattr__(self, "log_level", self.log_level.lower())
 
@@ -207,6 +218,14 @@ class Settings:
                 values[name] = _parse(variable, parser, environ[variable])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    def ledger_key_path(self) -> Path:
+        """Where the ledger's signing key is read (and created on first use)."""
+        return self.ledger_key_file or self.data_dir / "ledger-signing.key"
+
+    def ledger_trusted_path(self) -> Path:
+        """Where this node keeps the checkpoints it trusts."""
+        return self.ledger_trusted_file or self.data_dir / "ledger-trusted.jsonl"
 
     def thresholds(self) -> Thresholds:
         """The level thresholds as an object."""

@@ -10,11 +10,11 @@ The signed message is fixed text (a C2SP signed-note style body)::
 each line ending in ``\\n``. The signature is stored base64-encoded; ``key_id`` is the first 16 hex
 digits of SHA-256 over the raw 32-byte public key.
 
-The private key lives in ``DATA_DIR/ledger-signing.key`` (PKCS#8 PEM, mode 0600, created on first
-use) and the public key in ``DATA_DIR/ledger-signing.pub`` (SubjectPublicKeyInfo PEM). Several
-nodes sharing one PostgreSQL ledger either share the key file, or each keep their own and the
-verifier is given all their public keys (one PEM file holding several keys: a keyring); each
-checkpoint names its key by ``key_id``.
+The private key lives in ``DATA_DIR/ledger-signing.key`` or where ``CLASSROOM_LEDGER_KEY_FILE`` says
+(PKCS#8 PEM, mode 0600, created on first use) and the public key in ``DATA_DIR/ledger-signing.pub``
+(SubjectPublicKeyInfo PEM). Several nodes sharing one PostgreSQL ledger either share the key file,
+or each keep their own and the verifier is given all their public keys (one PEM file holding several
+keys: a keyring); each checkpoint names its key by ``key_id``.
 """
 
 from __future__ import annotations
@@ -130,10 +130,14 @@ class CheckpointSigner:
         """Checked before every signature; None signs whatever head the database holds."""
 
     @classmethod
-    def load_or_create(cls, data_dir: Path) -> CheckpointSigner:
-        """The key in ``data_dir/ledger-signing.key``, created (mode 0600) on first use."""
+    def load_or_create(cls, data_dir: Path, key_file: Path | None = None) -> CheckpointSigner:
+        """The key in ``key_file`` (default ``data_dir/ledger-signing.key``), created (mode 0600) on
+        first use; its public key is written to ``data_dir/ledger-signing.pub`` for ``verify`` and
+        the API. A ``key_file`` elsewhere keeps the key out of reach of whoever edits the database."""
         data_dir.mkdir(parents=True, exist_ok=True)
-        signer = cls(_load_or_create_key(data_dir / SIGNING_KEY_FILE))
+        path = key_file or data_dir / SIGNING_KEY_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        signer = cls(_load_or_create_key(path))
         signer._write_public_key(data_dir / PUBLIC_KEY_FILE)
         return signer
 

@@ -25,7 +25,7 @@ from classroom.ledger.chain import Checkpoint, hash_or_none, row_leaf
 from server.ledger.store import entry_in, head_in, rows_in
 from server.sql.database import Tx
 
-__all__ = ["TRUSTED_FILE", "TrustedHead"]
+__all__ = ["TRUSTED_FILE", "TrustedHead", "read_checkpoints"]
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +95,16 @@ def _check_links(tx: Tx, after: int, prev: str | None) -> None:
             prev, expected_seq, after = digest, seq + 1, seq
 
 
-def _last_line(path: Path) -> Checkpoint | None:
+def read_checkpoints(path: Path) -> list[Checkpoint]:
+    """The checkpoints of a JSON-lines file (this node's trusted file, a witness store); [] when absent."""
     if not path.exists():
-        return None
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
-    return Checkpoint(**json.loads(lines[-1])) if lines else None
+        return []
+    return [Checkpoint(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _last_line(path: Path) -> Checkpoint | None:
+    kept = read_checkpoints(path)
+    return kept[-1] if kept else None
 
 
 def _append_line(path: Path, checkpoint: Checkpoint) -> None:

@@ -220,12 +220,31 @@ _CREDITS = (
               (403, 404, 409, 503)),
 )
 
+_SEQ = {"type": "string", "pattern": "^[0-9]{1,19}$"}
+
+_WITNESS = (
+    Operation("GET", "/api/ledger/checkpoints", "ledger_checkpoints",
+              "Signed checkpoints after a seq, and the newest one (for witnesses)", "ledger",
+              (_ok(w.CheckpointPage),), (400, 503),
+              params=(query("since", "only checkpoints with a greater seq (default 0)", _SEQ),
+                      query("limit", "at most this many (1-1000, default 100)", _SEQ))),
+    Operation("GET", "/api/ledger/leaves", "ledger_leaves",
+              "The entries' canonical bytes in a range: the consistency proof between two checkpoints "
+              "(admins of any school with an all-lessons token)", "ledger",
+              (_ok(w.Leaves),), (400, 403, 503),
+              params=(query("after", "entries with a greater seq", _SEQ, required=True),
+                      query("upto", "up to this seq, at most 1000 above after", _SEQ, required=True))),
+    Operation("GET", "/metrics", "metrics", "Prometheus metrics (admins with an all-lessons token)", "meta",
+              (Reply(200, "the text exposition format", media_type="text/plain", schema={"type": "string"}),),
+              (403,)),
+)
+
 _DOCUMENT = (
     Operation("GET", "/api/openapi.json", "openapi", "This document (OpenAPI 3.1)", "meta",
               (Reply(200, "the OpenAPI document", schema={"type": "object"}),), public=True),
 )
 
 OPERATIONS: tuple[Operation, ...] = (
-    _LESSONS + _MEDIA + _RECORDINGS + _DIRECTORY + _PRESENCE + _ATTENDANCE + _CREDITS + _DOCUMENT
+    _LESSONS + _MEDIA + _RECORDINGS + _DIRECTORY + _PRESENCE + _ATTENDANCE + _CREDITS + _WITNESS + _DOCUMENT
 )
 """Every REST operation of the app, WebSocket channel excluded (see docs/protocol.md)."""

@@ -545,6 +545,25 @@ class CheckpointAnswer(_Response):
     public_key: str | None
 
 
+class CheckpointPage(_Response):
+    checkpoints: list[CheckpointAnswer.Checkpoint]
+    latest: CheckpointAnswer.Checkpoint | None
+    key_id: str | None
+    public_key: str | None
+
+
+class Leaves(_Response):
+    class Leaf(_Response):
+        seq: int
+        leaf: str | None
+        """the entry's canonical bytes (UTF-8 text); null when the stored row cannot be encoded"""
+
+    after: int
+    upto: int
+    head_seq: int
+    leaves: list[Leaf]
+
+
 class Repost(_Response):
     lesson: str
     created: list[Entry]

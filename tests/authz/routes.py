@@ -330,6 +330,10 @@ CASES: list[Case] = [
     Case("GET", "/api/ledger/entries", school_admin, _ok(200), fixed("/api/ledger/entries?school=east")),
     Case("POST", "/api/ledger/entries/{seq}/reversal", school_admin, _ok(200, 201), reverse),
     Case("GET", "/api/ledger/checkpoint", everyone, _ok(200), fixed("/api/ledger/checkpoint")),
+    # publication for partner witnesses, and the node's metrics (docs/ledger.md "Witnesses")
+    Case("GET", "/api/ledger/checkpoints", everyone, _ok(200), fixed("/api/ledger/checkpoints?since=0")),
+    Case("GET", "/api/ledger/leaves", any_school_admin, _ok(200), fixed("/api/ledger/leaves?after=0&upto=5")),
+    Case("GET", "/metrics", any_school_admin, _ok(200), fixed("/metrics")),
     Case("GET", "/api/recognitions", any_school_admin, _ok(200), fixed("/api/recognitions")),
     Case("POST", "/api/recognitions/{seq}/post", school_admin, _ok(200, 201), decide),
     Case("POST", "/api/recognition-rules", any_school_admin, _ok(201), put_rule),

@@ -1,0 +1,51 @@
+"""Ledger publication API: signed checkpoints and entry leaves, for partner schools that witness
+this node's ledger (``classroom ledger witness``)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from server.auth import authenticate
+from server.errors import BadRequest
+from server.ledger.publication import LedgerPublication
+
+__all__ = ["routes"]
+
+_DIGITS = 19
+
+
+def _publication(request: Request) -> LedgerPublication:
+    publication: LedgerPublication = request.app.state.ledger_publication
+    return publication
+
+
+def _number(request: Request, name: str, default: int | None = None) -> int:
+    text = request.query_params.get(name)
+    if text is None:
+        if default is None:
+            raise BadRequest(f"{name} is required")
+        return default
+    if not (text.isascii() and text.isdigit()) or len(text) > _DIGITS:
+        raise BadRequest(f"{name} must be a non-negative whole number")
+    return int(text)
+
+
+async def checkpoints(request: Request) -> JSONResponse:
+    claims = authenticate(request, request.app.state.tokens)
+    page = await _publication(request).checkpoints(claims, _number(request, "since", 0),
+                                                   _number(request, "limit", 100))
+    return JSONResponse(page)
+
+
+async def leaves(request: Request) -> JSONResponse:
+    claims = authenticate(request, request.app.state.tokens)
+    return JSONResponse(await _publication(request).leaves(claims, _number(request, "after"),
+                                                           _number(request, "upto")))
+
+
+routes: list[BaseRoute] = [
+    Route("/api/ledger/checkpoints", checkpoints, methods=["GET"], name="ledger_checkpoints"),
+    Route("/api/ledger/leaves", leaves, methods=["GET"], name="ledger_leaves"),
+]
