@@ -9,15 +9,17 @@ from typing import Any
 import jwt
 
 from classroom.access import ANY_LESSON, Claims
+from classroom.fields import text_problem
 from classroom.principal import Principal
 from classroom.roles import Role
 from server.errors import Unauthorized
 
-__all__ = ["ISSUER", "TokenCodec"]
+__all__ = ["ISSUER", "MAX_ID_CHARS", "TokenCodec"]
 
 ISSUER = "classroom"
 _ALGORITHM = "HS256"
 _MAX_TOKEN_CHARS = 8192
+MAX_ID_CHARS = 128
 
 
 class TokenCodec:
@@ -39,8 +41,10 @@ class TokenCodec:
         grants: Iterable[str] = (),
     ) -> str:
         """A token valid for ``ttl_s`` seconds from now."""
-        if not subject or not school or not lesson:
-            raise ValueError("subject, school and lesson must not be empty")
+        for name, value in (("subject", subject), ("school", school), ("lesson", lesson)):
+            problem = _id_problem(value)
+            if problem is not None:
+                raise ValueError(f"{name} {problem}")
         if ttl_s <= 0:
             raise ValueError("ttl_s must be positive")
         now = int(self._clock())
@@ -80,6 +84,15 @@ class TokenCodec:
             raise Unauthorized(f"invalid token: {exc}") from None
 
 
+def _id_problem(value: str) -> str | None:
+    """Subjects, schools and lesson scopes are ids: 1..MAX_ID_CHARS characters, no control characters."""
+    if not value:
+        return "must not be empty"
+    if len(value) > MAX_ID_CHARS:
+        return f"must be at most {MAX_ID_CHARS} characters"
+    return text_problem(value, lines=False)
+
+
 def _claims(payload: dict[str, Any]) -> Claims:
     try:
         role = Role(payload.get("role"))
@@ -88,6 +101,10 @@ def _claims(payload: dict[str, Any]) -> Claims:
     fields = {name: payload.get(name) for name in ("sub", "school", "lesson")}
     if not all(isinstance(value, str) and value for value in fields.values()):
         raise Unauthorized("invalid token: sub, school and lesson must be non-empty strings")
+    for name, value in fields.items():
+        problem = _id_problem(value)
+        if problem is not None:
+            raise Unauthorized(f"invalid token: {name} {problem}")
     grants = payload.get("grants", [])
     if not isinstance(grants, list) or not all(isinstance(g, str) for g in grants):
         raise Unauthorized("invalid token: grants must be a list of strings")

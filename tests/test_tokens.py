@@ -81,3 +81,21 @@ def test_unsigned_alg_none_token_is_unauthorized() -> None:
 def test_short_secret_is_refused() -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         TokenCodec(b"short")
+
+
+@pytest.mark.parametrize(("field", "value"), [("sub", "alice\x1b[31m"), ("sub", "a\x00b"), ("school", "east\n"),
+                                              ("lesson", "L1\x9b"), ("sub", "x" * 129)])
+def test_a_signed_token_whose_ids_hold_control_characters_or_are_too_long_is_unauthorized(
+        field: str, value: str) -> None:
+    """Ids from a token end up in presence broadcasts, logs and ledger authors: refuse them at the edge."""
+    now = int(time.time())
+    payload = {"sub": "alice", "role": "teacher", "school": "east", "lesson": "*", "iat": now, "exp": now + 60,
+               "iss": "classroom", field: value}
+    with pytest.raises(Unauthorized, match=f"{field} must"):
+        TokenCodec(SECRET).verify(jwt.encode(payload, SECRET, algorithm="HS256"))
+
+
+@pytest.mark.parametrize("subject", ["alice\x1b[31m", "", "x" * 129])
+def test_the_token_command_refuses_such_ids(subject: str) -> None:
+    with pytest.raises(ValueError, match="subject must"):
+        TokenCodec(SECRET).issue(subject, Role.TEACHER, "east")
