@@ -98,10 +98,10 @@ def _claims(payload: dict[str, Any]) -> Claims:
         role = Role(payload.get("role"))
     except ValueError:
         raise Unauthorized(f"unknown role {payload.get('role')!r}") from None
-    fields = {name: payload.get(name) for name in ("sub", "school", "lesson")}
-    if not all(isinstance(value, str) and value for value in fields.values()):
-        raise Unauthorized("invalid token: sub, school and lesson must be non-empty strings")
-    for name, value in fields.items():
+    for name in ("sub", "school", "lesson"):
+        value = payload.get(name)
+        if not isinstance(value, str) or not value:
+            raise Unauthorized("invalid token: sub, school and lesson must be non-empty strings")
         problem = _id_problem(value)
         if problem is not None:
             raise Unauthorized(f"invalid token: {name} {problem}")
