@@ -23,7 +23,8 @@ from classroom.roles import Role
 from server.ws.messages import TYPES
 from tests.authz.principals import SUBJECTS, Principal
 
-__all__ = ["ASSIGNED", "BYSTANDER", "FORBIDDEN", "MESSAGES", "SCENARIO", "MessageCase", "Refusal", "admission"]
+__all__ = ["ASSIGNED", "BYSTANDER", "FORBIDDEN", "MESSAGES", "ON_STAGE", "SCENARIO", "MessageCase", "Refusal",
+           "admission"]
 
 SCENARIO = "mould_machining_line"
 ASSIGNED = ("lathe", SUBJECTS["classroom"])
@@ -129,3 +130,17 @@ MESSAGES: tuple[MessageCase, ...] = (
 )
 
 assert {case.type for case in MESSAGES} == TYPES, "every message type of server/ws/messages.py has a case"
+
+
+# --- the rules beyond the role, for east's east-lab on stage (the teacher invited it) -------------
+
+ON_STAGE: tuple[tuple[dict[str, Any], str], ...] = (
+    ({"type": "publish.offer", "sdp": TINY_SDP, "feeds": {"0": "camera", "1": "mic"}}, "error:invalid_sdp"),
+    ({"type": "publish.offer", "sdp": TINY_SDP, "feeds": {"0": "screen"}}, FORBIDDEN),  # camera and mic only
+    ({"type": "hand.lower", "subject": BYSTANDER}, FORBIDDEN),  # only the teacher lowers another's hand
+    ({"type": "stage.remove", "subject": BYSTANDER}, FORBIDDEN),
+    ({"type": "stage.leave"}, "ack"),
+    ({"type": "publish.offer", "sdp": TINY_SDP, "feeds": {"0": "camera"}}, FORBIDDEN),  # off stage again
+    ({"type": "stage.leave"}, "error:conflict"),
+)
+"""In order: each message, and the outcome it must have in the state the ones before it left."""

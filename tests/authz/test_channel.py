@@ -28,7 +28,7 @@ from websockets.exceptions import InvalidStatus
 from classroom.principal import Principal as Identity
 from classroom.roles import Role
 from server.ws.room import LessonRoom
-from tests.authz.channel import ASSIGNED, BYSTANDER, MESSAGES, SCENARIO, MessageCase, admission
+from tests.authz.channel import ASSIGNED, BYSTANDER, MESSAGES, ON_STAGE, SCENARIO, MessageCase, admission
 from tests.authz.principals import ANONYMOUS, PRINCIPALS, SUBJECTS, Principal
 from tests.authz.world import World, running_world
 from tests.media.peers import wait_for
@@ -190,3 +190,20 @@ async def check(w: World, client: LessonClient, bystander: LessonClient, case: M
     elif case.broadcast is not None and case.broadcast not in types:
         wrong.append(f"  {case.type}: the bystander did not receive {case.broadcast} ({types})")
     return wrong
+
+
+async def test_a_classroom_on_stage_publishes_its_camera_and_mic_only_and_leaves_the_stage(world: World) -> None:
+    await arrange(world)
+    async with connect(world, NUJIANG) as bystander, connect(world, EAST_LAB) as east_lab:
+        await bystander.expect("welcome")
+        await east_lab.expect("welcome")
+        async with connect(world, ALICE) as alice:
+            assert (await alice.request({"type": "stage.invite", "subject": EAST_LAB.subject}))["type"] == "ack"
+        await east_lab.expect("stage.invited")
+        outcomes = [outcome(await east_lab.request(message)) for message, _ in ON_STAGE]
+        assert outcomes == [expected for _, expected in ON_STAGE]
+        assert room(world).stage.on_stage == ()
+        assert not [feed for feed in room(world).router.live_feeds() if EAST_LAB.subject in feed]
+    await gone(world, EAST_LAB)
+    await gone(world, NUJIANG)
+    await gone(world, ALICE)
