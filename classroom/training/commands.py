@@ -37,8 +37,8 @@ __all__ = [
 
 
 Actor = Principal
-"""Who sends a command: a principal (stations are assigned to classrooms by subject, which is unique
-within a lesson's room)."""
+"""Who sends a command: a principal (stations are assigned to classrooms by subject: a lesson's room
+keeps a classroom's name for the first school that brings it, for the room's life)."""
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,8 @@ async def _admit(websocket: WebSocket) -> Participant | None:
         if not can_join(claims, lesson):
             raise Forbidden("only the lesson's own teacher joins it as a teacher")
         room = state.rooms.room(lesson_id)
-        if room.clashes(claims.principal):
-            raise ConflictError(f"a classroom named {claims.subject} of another school is in this lesson")
+        if not room.claim(claims.principal):
+            raise ConflictError(f"a classroom named {claims.subject} of another school is or was in this lesson")
     except (ApiError, DomainError) as exc:
         await _deny(websocket, exc)
         return None

@@ -33,6 +33,8 @@ class LessonRoom:
         self.participants: dict[Principal, Participant] = {}
         """Keyed by principal: only the same school, role and subject replaces a connection."""
         self.training: LineOwner | None = None
+        self._classroom_names: dict[str, Principal] = {}
+        """Every classroom admitted while the room lives, by name (see :meth:`claim`)."""
         self._event_log = event_log
         self._connections = connections
 
@@ -53,13 +55,15 @@ class LessonRoom:
         return next((p for p in self.participants.values() if p.role is Role.CLASSROOM and p.subject == subject),
                     None)
 
-    def clashes(self, principal: Principal) -> bool:
-        """A classroom of another school by the same name is here: stage, feeds and stations name
-        classrooms by subject, so the second one may not join."""
+    def claim(self, principal: Principal) -> bool:
+        """Reserve a classroom's name for its school, for the room's life; False if another school's
+        classroom of that name has been here. Stage, feeds and station assignments name classrooms by
+        subject and outlast a connection (a station stays assigned when its classroom steps out), so a
+        namesake coming later would inherit them."""
         if principal.role is not Role.CLASSROOM:
-            return False
-        present = self.classroom(principal.subject)
-        return present is not None and present.principal != principal
+            return True
+        holder = self._classroom_names.setdefault(principal.subject, principal)
+        return holder == principal
 
     async def join(self, participant: Participant) -> None:
         previous = self.participants.get(participant.principal)

@@ -69,13 +69,17 @@ class LessonClient:
     async def expect_where(self, kind: str, predicate: Callable[[dict[str, Any]], bool],
                            timeout: float = 10.0) -> dict[str, Any]:
         """The first unseen message of ``kind`` that satisfies ``predicate`` (others stay unseen)."""
+        return await self.first(lambda m: m["type"] == kind and predicate(m), timeout)
+
+    async def first(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0) -> dict[str, Any]:
+        """The first unseen message that satisfies ``predicate`` (others stay unseen)."""
         for index, message in enumerate(self.seen):
-            if message["type"] == kind and predicate(message):
+            if predicate(message):
                 return self.seen.pop(index)
         async with asyncio.timeout(timeout):
             while True:
                 message = json.loads(await self.ws.recv())
-                if message["type"] == kind and predicate(message):
+                if predicate(message):
                     return message
                 self.seen.append(message)
 
