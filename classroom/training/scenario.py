@@ -295,8 +295,9 @@ def _interlock(data: Any, where: str, stations: Mapping[str, StationSpec]) -> In
     blocks = _get(data, "blocks", where, list, ["start", "unhold"])
     actions = {a.value for a in Action}
     for index, action in enumerate(blocks):
-        if action not in actions:
-            raise ScenarioError(f"{where}.blocks[{index}]", f"{action!r} is not an action")
+        if not isinstance(action, str) or action not in actions:  # a list or an object is not even hashable
+            raise ScenarioError(f"{where}.blocks[{index}]",
+                                f"{action[:40]!r} is not an action" if isinstance(action, str) else "must be a string")
     return Interlock(_name(_get(data, "id", where, str), f"{where}.id"), station,
                      _condition(_get(data, "when", where, dict), f"{where}.when", stations),
                      frozenset(Action(a) for a in blocks), _get(data, "reason", where, str))
