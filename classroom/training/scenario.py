@@ -35,6 +35,7 @@ SEVERITIES = ("low", "medium", "high", "critical")
 COUNTERS = ("produced", "good", "scrap")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _ALARM = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+_MAX_INT = 2**63 - 1
 
 Scalar = bool | int | float | str | None
 
@@ -154,9 +155,12 @@ def _get(data: Mapping[str, Any], key: str, where: str, kinds: type | tuple[type
 
 
 def _checked(value: Any, where: str) -> Any:
-    """Numbers must be finite (a browser cannot read Infinity back); text is one line (classroom.fields)."""
+    """Numbers must be finite (a browser cannot read Infinity back) and whole numbers fit 64 bits (as in
+    server.wire_json; a larger one cannot even become a float); text is one line (classroom.fields)."""
     if isinstance(value, float) and not math.isfinite(value):
         raise ScenarioError(where, "must be a finite number")
+    if isinstance(value, int) and not -_MAX_INT <= value <= _MAX_INT:
+        raise ScenarioError(where, f"must be within ±{_MAX_INT}")
     problem = text_problem(value, lines=False) if isinstance(value, str) else None
     if problem is not None:
         raise ScenarioError(where, problem)
