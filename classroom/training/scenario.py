@@ -183,10 +183,16 @@ def _number_in(value: float, where: str, low: float, high: float) -> float:
     return float(value)
 
 
+def _shown(key: str) -> str:
+    """A field name from the document as the error shows it: as written, or quoted when it is empty,
+    long or not printable (the error must name a field, never carry raw control characters)."""
+    return key if key and key.isprintable() and len(key) <= 40 else repr(key[:40])
+
+
 def _only(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
     unknown = sorted(set(data) - allowed)
     if unknown:
-        raise ScenarioError(f"{where}.{unknown[0]}" if where else unknown[0], "is not a known field")
+        raise ScenarioError(f"{where}.{_shown(unknown[0])}" if where else _shown(unknown[0]), "is not a known field")
 
 
 def _parameter(name: str, data: Any, where: str) -> ParameterSpec:
@@ -241,9 +247,9 @@ def _station(data: Any, where: str) -> StationSpec:
         transition_s=_number_in(_get(data, "transition_s", where, (int, float), 1.0), f"{where}.transition_s",
                                 0, 60),
         scrap_rate=_number_in(_get(data, "scrap_rate", where, (int, float), 0.0), f"{where}.scrap_rate", 0, 1),
-        parameters={_name(k, f"{where}.parameters.{k}"): _parameter(k, v, f"{where}.parameters.{k}")
+        parameters={_name(k, f"{where}.parameters.{_shown(k)}"): _parameter(k, v, f"{where}.parameters.{k}")
                     for k, v in parameters.items()},
-        alarms={_name(k, f"{where}.alarms.{k}", _ALARM): _alarm(k, v, f"{where}.alarms.{k}")
+        alarms={_name(k, f"{where}.alarms.{_shown(k)}", _ALARM): _alarm(k, v, f"{where}.alarms.{k}")
                 for k, v in alarms.items()},
     )
 
