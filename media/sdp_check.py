@@ -29,6 +29,7 @@ MAX_SECTIONS = 32
 MAX_FORMATS = 128  # formats listed on one m= line (RTP payload types are 0..127)
 
 _MEDIA_LINE = re.compile(r"m=([a-z]+) ([0-9]{1,5})(?:/[0-9]{1,5})? ([A-Za-z/]+) ([^ ]+(?: [^ ]+)*)")
+_DIGITS = re.compile(r"[0-9]{1,3}")  # ASCII only: str.isdigit() also takes '²', which int() refuses
 _REQUIRED = {"ice-ufrag": "an ICE username fragment (a=ice-ufrag)",
              "ice-pwd": "an ICE password (a=ice-pwd)",
              "fingerprint": "a DTLS fingerprint (a=fingerprint)",
@@ -85,7 +86,8 @@ def _check_section(index: int, section: list[str], defaults: dict[str, str], kin
         raise SdpError(f"{where}: the m= line is malformed")
     if len(match.group(4).split(" ")) > MAX_FORMATS:
         raise SdpError(f"{where}: more than {MAX_FORMATS} formats")
-    if match.group(1) in ("audio", "video") and not all(f.isdigit() and int(f) < 128 for f in match.group(4).split()):
+    if match.group(1) in ("audio", "video") and not all(
+            _DIGITS.fullmatch(f) and int(f) < 128 for f in match.group(4).split()):
         raise SdpError(f"{where}: RTP formats must be payload type numbers 0-127")
     attributes = {**defaults, **_attributes(section[1:])}
     for name, meaning in _REQUIRED.items():

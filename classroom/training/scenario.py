@@ -35,6 +35,7 @@ SEVERITIES = ("low", "medium", "high", "critical")
 COUNTERS = ("produced", "good", "scrap")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _ALARM = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+_MAX_INT = 2**63 - 1
 
 Scalar = bool | int | float | str | None
 
@@ -154,9 +155,12 @@ def _get(data: Mapping[str, Any], key: str, where: str, kinds: type | tuple[type
 
 
 def _checked(value: Any, where: str) -> Any:
-    """Numbers must be finite (a browser cannot read Infinity back); text is one line (classroom.fields)."""
+    """Numbers must be finite (a browser cannot read Infinity back) and whole numbers fit 64 bits (as in
+    server.wire_json; a larger one cannot even become a float); text is one line (classroom.fields)."""
     if isinstance(value, float) and not math.isfinite(value):
         raise ScenarioError(where, "must be a finite number")
+    if isinstance(value, int) and not -_MAX_INT <= value <= _MAX_INT:
+        raise ScenarioError(where, f"must be within ±{_MAX_INT}")
     problem = text_problem(value, lines=False) if isinstance(value, str) else None
     if problem is not None:
         raise ScenarioError(where, problem)
@@ -179,10 +183,16 @@ def _number_in(value: float, where: str, low: float, high: float) -> float:
     return float(value)
 
 
+def _shown(key: str) -> str:
+    """A field name from the document as the error shows it: as written, or quoted when it is empty,
+    long or not printable (the error must name a field, never carry raw control characters)."""
+    return key if key and key.isprintable() and len(key) <= 40 else repr(key[:40])
+
+
 def _only(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
     unknown = sorted(set(data) - allowed)
     if unknown:
-        raise ScenarioError(f"{where}.{unknown[0]}" if where else unknown[0], "is not a known field")
+        raise ScenarioError(f"{where}.{_shown(unknown[0])}" if where else _shown(unknown[0]), "is not a known field")
 
 
 def _parameter(name: str, data: Any, where: str) -> ParameterSpec:
@@ -237,9 +247,9 @@ def _station(data: Any, where: str) -> StationSpec:
         transition_s=_number_in(_get(data, "transition_s", where, (int, float), 1.0), f"{where}.transition_s",
                                 0, 60),
         scrap_rate=_number_in(_get(data, "scrap_rate", where, (int, float), 0.0), f"{where}.scrap_rate", 0, 1),
-        parameters={_name(k, f"{where}.parameters.{k}"): _parameter(k, v, f"{where}.parameters.{k}")
+        parameters={_name(k, f"{where}.parameters.{_shown(k)}"): _parameter(k, v, f"{where}.parameters.{k}")
                     for k, v in parameters.items()},
-        alarms={_name(k, f"{where}.alarms.{k}", _ALARM): _alarm(k, v, f"{where}.alarms.{k}")
+        alarms={_name(k, f"{where}.alarms.{_shown(k)}", _ALARM): _alarm(k, v, f"{where}.alarms.{k}")
                 for k, v in alarms.items()},
     )
 
@@ -295,8 +305,9 @@ def _interlock(data: Any, where: str, stations: Mapping[str, StationSpec]) -> In
     blocks = _get(data, "blocks", where, list, ["start", "unhold"])
     actions = {a.value for a in Action}
     for index, action in enumerate(blocks):
-        if action not in actions:
-            raise ScenarioError(f"{where}.blocks[{index}]", f"{action!r} is not an action")
+        if not isinstance(action, str) or action not in actions:  # a list or an object is not even hashable
+            raise ScenarioError(f"{where}.blocks[{index}]",
+                                f"{action[:40]!r} is not an action" if isinstance(action, str) else "must be a string")
     return Interlock(_name(_get(data, "id", where, str), f"{where}.id"), station,
                      _condition(_get(data, "when", where, dict), f"{where}.when", stations),
                      frozenset(Action(a) for a in blocks), _get(data, "reason", where, str))

@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 
+from classroom.training.scenarios import builtin_scenario_path
 from tests.conftest import Tokens
 from tests.training.client_document import ClientDocument
 from tests.ws.client import LessonClient
@@ -210,3 +211,15 @@ async def test_a_scenario_with_infinite_numbers_is_refused_and_nothing_is_loaded
         assert (await teacher.request({"type": "ping"}))["type"] == "pong"
         assert app.state.rooms.rooms[lesson_id].training is None
         assert not any(m["type"].startswith("training.") for m in teacher.seen)
+
+
+async def test_a_scenario_whose_interlock_blocks_hold_a_list_is_an_error_and_the_socket_stays_open(
+        base: str, lesson_id: str, tokens: Tokens) -> None:
+    """Found by tests/training/test_scenario_properties.py: an unhashable action was a TypeError that
+    escaped the handler and closed the teacher's socket."""
+    document = json.loads(builtin_scenario_path(SCENARIO).read_text(encoding="utf-8"))
+    document["interlocks"][0]["blocks"] = [["start"]]
+    async with LessonClient.connect(base, lesson_id, bearer(tokens.teacher())) as teacher:
+        refused = await teacher.request({"type": "training.load", "scenario": document})
+        assert refused["type"] == "error" and refused["message"].startswith("interlocks[0].blocks[0]: ")
+        assert (await teacher.request({"type": "ping"}))["type"] == "pong"
