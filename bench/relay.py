@@ -201,6 +201,19 @@ def http_json(method: str, url: str, token: str, body: dict) -> dict:
         return json.loads(resp.read())
 
 
+def viewer_tokens(data_dir: str, count: int) -> list[str]:
+    """One classroom token per subscriber: each WHEP viewer is its own principal, as in a real lesson
+    (the server caps the sessions one principal may hold)."""
+    from pathlib import Path
+
+    from classroom.roles import Role
+    from server.secret import load_or_create_secret
+    from server.tokens import TokenCodec
+
+    codec = TokenCodec(load_or_create_secret(Path(data_dir)))
+    return [codec.issue(f"c{index}", Role.CLASSROOM, "east", ttl_s=6 * 3600) for index in range(count)]
+
+
 def mint_token(data_dir: str, role: str, subject: str) -> str:
     out = subprocess.run([sys.executable, "-m", "server", "token", "--data-dir", data_dir, "--role", role,
                           "--subject", subject, "--school", "east"], cwd=ROOT, capture_output=True, text=True,
@@ -324,7 +337,8 @@ def run_server(kind: str, counts: list[int], pool: list[Worker], ctx: Any, args:
                deadline: float, data_dir: str) -> tuple[list[dict], dict]:
     port = free_port()
     info: dict[str, Any] = {"kind": kind}
-    teacher = viewer = None
+    teacher: str | None = None
+    viewer: list[str] | None = None
     if kind == "sfu":
         teacher = mint_token(data_dir, "teacher", "alice")
     server = ServerProcess(kind, port, data_dir)
@@ -332,7 +346,7 @@ def run_server(kind: str, counts: list[int], pool: list[Worker], ctx: Any, args:
     results: list[dict] = []
     try:
         if kind == "sfu":
-            viewer = mint_token(data_dir, "classroom", "c1")
+            viewer = viewer_tokens(data_dir, max(counts))
         server.wait_ready()
         lesson = "bench"
         if teacher is not None:
@@ -367,8 +381,14 @@ def run_server(kind: str, counts: list[int], pool: list[Worker], ctx: Any, args:
     return results, info
 
 
+def _short_of_video(rows: list[dict]) -> str | None:
+    """A run whose subscribers did not all receive video measured fewer than it claims: say so."""
+    short = [f"N={r['n']}: {r['with_video']}" for r in rows if r.get("with_video", r["n"]) < r["n"]]
+    return f"subscribers without video: {', '.join(short)}" if short else None
+
+
 def run_n(kind: str, n: int, pool: list[Worker], publisher: Worker, server: ServerProcess, whep: str,
-          token: str | None, args: argparse.Namespace, deadline: float) -> dict:
+          tokens: list[str] | None, args: argparse.Namespace, deadline: float) -> dict:
     workers = pool[:max(1, min(len(pool), math.ceil(n / args.peers_per_worker)))]
     share = [n // len(workers) + (1 if i < n % len(workers) else 0) for i in range(len(workers))]
     workers = [w for w, c in zip(workers, share, strict=True) if c]
@@ -378,7 +398,8 @@ def run_n(kind: str, n: int, pool: list[Worker], publisher: Worker, server: Serv
     pub_join = publisher.call("stats", timeout=10)
     try:
         replies = call_all(workers, "start", timeout=30 + n * 0.5,
-                           args=[{"url": whep, "token": token, "count": c, "first_index": f}
+                           args=[{"url": whep, "token": tokens[f:f + c] if tokens else None, "count": c,
+                                  "first_index": f}
                                  for c, f in zip(share, firsts, strict=True)])
         joined = {"ok": sum(r["started"] for r in replies), "errors": [e for r in replies for e in r["errors"]][:3]}
         join_s = time.monotonic() - t0
@@ -670,7 +691,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets": TARGETS,
         "sfu": sfu_rows and [{k: v for k, v in r.items() if k != "joined"} for r in sfu_rows],
         "baseline": base_rows and [{k: v for k, v in r.items() if k != "joined"} for r in base_rows],
-        "error": error,
+        "error": error or _short_of_video(sfu_rows),
     }
     if error and infos:
         for kind, info in infos.items():

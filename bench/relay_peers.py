@@ -574,10 +574,11 @@ class FastStreamStatistics(_StreamStatistics):
 class Sub:
     __slots__ = ("index", "pc", "location", "t0", "first_video", "first_packet", "packets", "bytes",
                  "trackers", "recording", "frames", "last_ts", "mark", "end", "error", "taps",
-                 "answered", "connected", "fast")
+                 "answered", "connected", "fast", "token")
 
     def __init__(self, index: int) -> None:
         self.index = index
+        self.token: str | None = None
         self.pc: Any = None
         self.location: str | None = None
         self.t0 = 0.0
@@ -688,7 +689,6 @@ class SubscriberPool:
         self.subs: list[Sub] = []
         self.client: Any = None
         self.base_url = ""
-        self.token = ""
 
         self.lags: list[float] = []
         self.lag_recording = False
@@ -706,23 +706,26 @@ class SubscriberPool:
         return {"start": self.start, "status": self.status, "mark": self.mark_start, "end": self.mark_end,
                 "collect": self.collect, "stop": self.stop, "exit": self.stop}
 
-    async def start(self, url: str, token: str | None, count: int, first_index: int,
+    async def start(self, url: str, token: str | list[str] | None, count: int, first_index: int,
                     concurrency: int = 8) -> dict:
+        """Connect ``count`` subscribers; ``token`` is one per subscriber (a list) or shared."""
         import httpx
 
         if self.client is None:
             self.client = httpx.AsyncClient(timeout=HTTP_TIMEOUT,
                                             limits=httpx.Limits(max_connections=concurrency * 2))
         self.base_url = url.split("/whep/")[0]
-        self.token = token or ""
+        tokens = token if isinstance(token, list) else [token] * count
         semaphore = asyncio.Semaphore(concurrency)
         subs = [Sub(first_index + i) for i in range(count)]
+        for sub, own in zip(subs, tokens, strict=True):
+            sub.token = own
         self.subs.extend(subs)
 
         async def one(sub: Sub) -> None:
             async with semaphore:
                 try:
-                    await self._connect(sub, url, token)
+                    await self._connect(sub, url, sub.token)
                 except Exception as exc:  # noqa: BLE001
                     sub.error = f"{type(exc).__name__}: {exc}"
 
@@ -825,10 +828,10 @@ class SubscriberPool:
 
     async def stop(self) -> dict:
         subs, self.subs = self.subs, []
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
         async def one(sub: Sub) -> None:
             if sub.location and self.client is not None:
+                headers = {"Authorization": f"Bearer {sub.token}"} if sub.token else {}
                 try:  # noqa: SIM105
                     await self.client.delete(self.base_url + sub.location, headers=headers)
                 except Exception:  # noqa: BLE001
