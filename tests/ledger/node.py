@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from server.settings import Settings
 from server.sql.database import Database, PostgresDatabase, SqliteDatabase
 from tests.credits.conftest import postgres_url
 from tests.ledger.conftest import earned
+from tests.uvicorn_thread import wait_started
 
 __all__ = ["Node", "running_node"]
 
@@ -60,8 +60,7 @@ async def running_node(engine: str, data_dir: Path) -> AsyncIterator[Node]:
     db: Database = (SqliteDatabase(data_dir / CREDITS_DB_FILE, LEDGER_SCHEMA) if engine == "sqlite"
                     else PostgresDatabase(postgres_url(), LEDGER_SCHEMA, namespace=namespace))
     try:
-        _wait_started(server, thread)
-        port = server.servers[0].sockets[0].getsockname()[1]
+        port = wait_started(server, thread)
         await db.open()
         signer = CheckpointSigner.load_or_create(data_dir)
         admin = app.state.tokens.issue("witness", Role.ADMIN, "west")
@@ -74,10 +73,3 @@ async def running_node(engine: str, data_dir: Path) -> AsyncIterator[Node]:
             with psycopg.connect(postgres_url(), autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{namespace}" CASCADE')
 
-
-def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:
-    for _ in range(1500):
-        if server.started or not thread.is_alive():
-            break
-        time.sleep(0.01)
-    assert server.started, "uvicorn did not start within 15 s"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from classroom.roles import Role
 from server.app import create_app
 from server.settings import Settings
 from tests.credits.conftest import drop_schema, postgres_url
+from tests.uvicorn_thread import wait_started
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,6 @@ def _settings(engine: str, data_dir: Path, namespace: str) -> Settings:
     return Settings(data_dir=data_dir, database_url=postgres_url(), database_schema=namespace)
 
 
-def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:
-    for _ in range(1000):
-        if server.started or not thread.is_alive():
-            break
-        time.sleep(0.01)
-    assert server.started, "uvicorn did not start within 10 s"
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def live_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
     """The app served by uvicorn on 127.0.0.1 (a free port), stopped and cleaned up afterwards."""
@@ -49,8 +41,7 @@ def live_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
     try:
-        _wait_started(server, thread)
-        port = server.servers[0].sockets[0].getsockname()[1]
+        port = wait_started(server, thread)
         yield LiveServer(f"http://127.0.0.1:{port}", app.state.tokens.issue("root", Role.ADMIN, "east"))
     finally:
         server.should_exit = True
