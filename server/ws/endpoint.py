@@ -13,7 +13,7 @@ from classroom.access import can_join, can_view
 from classroom.errors import DomainError
 from classroom.lessons import LessonState
 from media import MediaError
-from server.auth import authenticate
+from server.auth import authenticate, channel_subprotocol
 from server.errors import ApiError, ConflictError, Forbidden, Unauthorized, to_api_error, websocket_close
 
 from .handlers import HANDLERS, NO_REPLY, Context
@@ -59,7 +59,7 @@ async def _admit(websocket: WebSocket) -> Participant | None:
     except (ApiError, DomainError) as exc:
         await _deny(websocket, exc)
         return None
-    await websocket.accept()
+    await websocket.accept(subprotocol=channel_subprotocol(websocket.headers))
     participant = Participant(websocket, claims, room.router)
     await room.join(participant)
     return participant
