@@ -7,6 +7,7 @@ import json
 
 import pytest
 import websockets
+from websockets.typing import Subprotocol
 
 from tests.conftest import Tokens
 from tests.ws.helpers import bearer
@@ -16,7 +17,7 @@ async def test_a_token_offered_as_a_subprotocol_is_admitted_and_classroom_v1_is_
         base: str, lesson_id: str, tokens: Tokens) -> None:
     token = bearer(tokens.classroom("nujiang-1"))
     async with websockets.connect(f"{base}/ws/lessons/{lesson_id}",
-                                  subprotocols=["classroom.v1", f"bearer.{token}"]) as ws:
+                                  subprotocols=[Subprotocol("classroom.v1"), Subprotocol(f"bearer.{token}")]) as ws:
         assert ws.subprotocol == "classroom.v1"
         welcome = json.loads(await ws.recv())
         assert welcome["type"] == "welcome" and welcome["you"]["subject"] == "nujiang-1"
@@ -25,6 +26,6 @@ async def test_a_token_offered_as_a_subprotocol_is_admitted_and_classroom_v1_is_
 async def test_a_bad_token_offered_as_a_subprotocol_is_refused_with_401(base: str, lesson_id: str) -> None:
     with pytest.raises(websockets.InvalidStatus) as refused:
         async with websockets.connect(f"{base}/ws/lessons/{lesson_id}",
-                                      subprotocols=["classroom.v1", "bearer.not-a-token"]):
+                                      subprotocols=[Subprotocol("classroom.v1"), Subprotocol("bearer.not-a-token")]):
             pass
     assert refused.value.response.status_code == 401
