@@ -63,6 +63,7 @@ from server.sql.database import Database, open_database
 from server.sqlite_lessons import SqliteLessonStore
 from server.tokens import TokenCodec
 from server.training.event_log import SqliteEventLog
+from server.web import routes as web_routes
 from server.ws import endpoint as ws_routes
 from server.ws.rooms import Rooms
 
@@ -211,7 +212,8 @@ async def _lifespan(components: Components) -> AsyncIterator[None]:
 
 
 def _routes() -> list[BaseRoute]:
-    return [route for route_list in ROUTE_LISTS for route in route_list]
+    """The API, then the web pages and their static files (not API operations: not in ROUTE_LISTS)."""
+    return [*(route for route_list in ROUTE_LISTS for route in route_list), *web_routes]
 
 
 def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> Starlette:

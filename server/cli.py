@@ -1,5 +1,6 @@
-"""The ``classroom`` command: ``serve`` runs the server, ``token`` mints an access token,
-``ledger verify`` checks the credit ledger, ``ledger witness`` another node's."""
+"""The ``classroom`` command: ``serve`` runs the server, ``token`` mints an access token, ``link`` a
+URL that opens a page signed in, ``ledger verify`` checks the credit ledger, ``ledger witness``
+another node's."""
 
 from __future__ import annotations
 
@@ -48,6 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=_positive_int, default=3600, help="lifetime in seconds")
     token.add_argument("--grant", action="append", default=[], help="extra grant (repeatable)")
     token.add_argument("--data-dir", type=Path, help="state directory (CLASSROOM_DATA_DIR)")
+
+    link = commands.add_parser("link", help="print a URL that opens the role's page signed in")
+    link.add_argument("--role", required=True, choices=[role.value for role in Role])
+    link.add_argument("--subject", required=True, help="who the link is for")
+    link.add_argument("--school", default="east")
+    link.add_argument("--lesson", default=ANY_LESSON, help="lesson id, or * for any lesson")
+    link.add_argument("--ttl", type=_positive_int, default=8 * 3600, help="lifetime in seconds (default 8 h)")
+    link.add_argument("--base-url", help="the server's address as people reach it (CLASSROOM_PUBLIC_URL, "
+                      "default http://HOST:PORT)")
+    link.add_argument("--data-dir", type=Path, help="state directory (CLASSROOM_DATA_DIR)")
 
     ledger = commands.add_parser("ledger", help="inspect the credit ledger")
     ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
@@ -107,6 +118,18 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _link(args: argparse.Namespace) -> int:
+    from server.web.links import sign_in_link
+
+    settings = Settings.from_env(os.environ, data_dir=args.data_dir)
+    codec = TokenCodec(load_or_create_secret(settings.data_dir))
+    token = codec.issue(args.subject, Role(args.role), args.school, lesson=args.lesson, ttl_s=args.ttl)
+    base = args.base_url or settings.public_url or f"http://{settings.host}:{settings.port}"
+    print(f"# {args.role} page for {args.subject} of {args.school} (lesson {args.lesson}, {args.ttl} s):")
+    print(sign_in_link(base, Role(args.role), token, args.lesson))
+    return 0
+
+
 def _ledger(args: argparse.Namespace) -> int:
     return {"verify": run_verify, "witness": run_witness}[args.ledger_command](args)
 
@@ -114,7 +137,7 @@ def _ledger(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        handler = {"serve": _serve, "token": _token, "ledger": _ledger}[args.command]
+        handler = {"serve": _serve, "token": _token, "link": _link, "ledger": _ledger}[args.command]
         return handler(args)
     except ValueError as exc:
         print(f"classroom: error: {exc}", file=sys.stderr)

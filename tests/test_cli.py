@@ -97,3 +97,4 @@ def test_serve_answers_health_and_stops_cleanly_on_sigterm(tmp_path: Path) -> No
     assert "server stopping" in output and "Application shutdown complete" in output
     assert (tmp_path / "var" / "classroom.db").exists()
     assert (tmp_path / "var" / "token_secret").exists()
+

@@ -1,0 +1,29 @@
+// The front page: what this is, the pages, and how to get a link to one.
+
+import {register, t, onLanguageChange} from "../i18n.js";
+import strings from "../strings/index.js";
+import {el, startPage} from "../ui.js";
+
+register(strings);
+
+// The pages the server serves (server/web/pages.py PAGES; tests/web keeps the two in step).
+const PAGES = [
+];
+
+function renderPages(container) {
+  const render = () => {
+    const cards = PAGES.map(page => el("article", {class: "card"},
+      el("h2", {}, el("a", {href: page.path}, t(page.key))),
+      el("p", {}, t(`${page.key}.about`)),
+      el("p", {class: "muted"}, t("index.for", {who: t(`role.${page.role}`)}))));
+    container.replaceChildren(...(cards.length ? cards : [el("p", {class: "muted"}, t("index.unavailable"))]));
+  };
+  onLanguageChange(render);
+  render();
+}
+
+startPage("index.title");
+renderPages(document.getElementById("pages"));
+document.getElementById("howto-commands").textContent = PAGES.length
+  ? PAGES.map(page => `classroom link ${page.example}`).join("\n")
+  : "classroom link --role ROLE --subject SUBJECT --school SCHOOL [--lesson LESSON_ID]";
