@@ -10,6 +10,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from tests.web.accessibility import serious_violations
 from tests.web.browser import chromium_browser, console_errors, needs_chromium, screenshot
 from tests.ws.client import running_server
 
@@ -58,5 +59,6 @@ async def test_the_front_page_speaks_chinese_first_then_english_and_remembers(ht
     await page.reload()
     await page.wait_for_selector("#pages > *")
     assert "How to get a sign-in link" in await page.inner_text("main")  # the choice is remembered
+    assert await serious_violations(page) == []
     assert errors == []
     await context.close()
