@@ -24,6 +24,8 @@ class LiveServer:
     url: str
     admin: str
     """a token of an admin of school east, for every lesson"""
+    teacher: str
+    """a token of alice, teacher at school east: the seeded lesson's teacher"""
 
 
 def _settings(engine: str, data_dir: Path, namespace: str) -> Settings:
@@ -42,7 +44,9 @@ def live_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live
     thread.start()
     try:
         port = wait_started(server, thread)
-        yield LiveServer(f"http://127.0.0.1:{port}", app.state.tokens.issue("root", Role.ADMIN, "east"))
+        tokens = app.state.tokens
+        yield LiveServer(f"http://127.0.0.1:{port}", tokens.issue("root", Role.ADMIN, "east"),
+                         tokens.issue("alice", Role.TEACHER, "east"))
     finally:
         server.should_exit = True
         thread.join(15)
@@ -50,8 +54,9 @@ def live_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live
             drop_schema(namespace)
 
 
-def seed(server: LiveServer) -> None:
-    """A registered school with a classroom, a course and a student, so writes get past "unknown school"."""
+def seed(server: LiveServer) -> str:
+    """A registered school with a classroom, a course, a student and a lesson taught by alice, so writes get past
+    "unknown school"; returns the lesson's id."""
     headers = {"Authorization": f"Bearer {server.admin}"}
     with httpx.Client(base_url=server.url, headers=headers, timeout=10) as http:
         for method, path, body in [
@@ -63,3 +68,5 @@ def seed(server: LiveServer) -> None:
         ]:
             response = http.request(method, path, json=body)
             assert response.status_code == 201, response.text
+    lesson_id: str = response.json()["id"]
+    return lesson_id
