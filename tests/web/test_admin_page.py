@@ -225,3 +225,39 @@ async def test_the_ledger_checkpoint_is_verified_in_the_browser_and_a_pending_re
     assert await serious_violations(page) == []
     assert errors == []
     await context.close()
+
+
+async def test_an_admin_of_another_school_reads_a_refusal_as_a_sentence_not_json(
+        p: Programme, http_base: str, browser: Any, tokens: Tokens) -> None:
+    lesson = await one_hour_lesson(p)
+    token = tokens.mint(Role.ADMIN, "admin-west", school="west-1")
+    context, page, errors = await open_admin_page(browser, http_base, token)
+    assert await table_rows(page, "#lessons-table") == [["还没有课程。"]]  # east's lesson is not listed
+    await page.fill("#lesson-id", lesson)
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector(f"#attendance-table tr[data-student='{A}']", timeout=WAIT_MS)
+    assert "只有授课学校的管理员" in await page.inner_text("#corrections-table")
+    await page.select_option("#override-student", B)
+    await page.fill("#override-reason", "seen in the hallway")
+    await page.click("#override-form button[type=submit]")
+    alert = page.locator("#notices [role=alert]")
+    await alert.wait_for(timeout=WAIT_MS)
+    assert (await alert.inner_text()).startswith("您没有权限进行这个操作。")
+    assert "{" not in await alert.inner_text()
+    assert (await p.row(lesson, B))["override_reason"] == ""
+    errors = [error for error in errors if "403" not in error]  # the refused request, logged by Chromium
+    assert errors == []
+    await context.close()
+
+
+async def test_a_token_of_another_role_gets_the_sign_in_form_instead_of_the_page(
+        http_base: str, browser: Any, tokens: Tokens) -> None:
+    context, page = await browser.new_context(), None
+    page = await context.new_page()
+    errors = console_errors(page)
+    await page.goto(f"{http_base}/admin#token={tokens.mint(Role.TEACHER, 'alice')}")
+    await page.wait_for_selector("form.signin [role=alert]", timeout=WAIT_MS)
+    assert "教师" in await page.inner_text("form.signin")
+    assert await page.locator("#admin-app").is_hidden()
+    assert errors == []
+    await context.close()

@@ -23,6 +23,10 @@ export class AttendanceView {
 
   bind() {
     $("lessons-refresh").addEventListener("click", () => this.loadLessons());
+    $("lesson-form").addEventListener("submit", event => {
+      event.preventDefault();
+      this.open($("lesson-id").value.trim());
+    });
     $("export-csv").addEventListener("click", () => this.export("attendance.csv", "csv"));
     $("export-xapi").addEventListener("click", () => this.export("attendance/xapi", "xapi.json"));
     $("override-form").addEventListener("submit", event => this.submit(event, "overrides", () => this.override()));
@@ -34,7 +38,7 @@ export class AttendanceView {
   async start() {
     await this.loadLessons();
     const wanted = fragmentParams().get("lesson");
-    if (wanted && this.lessons.some(lesson => lesson.id === wanted)) await this.open(wanted);
+    if (wanted) await this.open(wanted);
   }
 
   async loadLessons() {

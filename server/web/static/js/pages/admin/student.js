@@ -14,7 +14,9 @@ export class StudentView {
     this.credits = null;
     $("student-form").addEventListener("submit", event => {
       event.preventDefault();
-      this.show($("student-code").value.trim().toUpperCase());
+      const input = $("student-code");
+      input.value = input.value.trim().toUpperCase();
+      this.show(input.value);
     });
     onLanguageChange(() => this.render());
   }
