@@ -98,3 +98,15 @@ def test_serve_answers_health_and_stops_cleanly_on_sigterm(tmp_path: Path) -> No
     assert (tmp_path / "var" / "classroom.db").exists()
     assert (tmp_path / "var" / "token_secret").exists()
 
+
+def test_link_prints_a_url_with_the_token_in_the_fragment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    code = main(["link", "--role", "admin", "--subject", "root", "--school", "east", "--data-dir", str(tmp_path),
+                 "--base-url", "https://class.example.edu/"])
+    assert code == 0
+    url = urlsplit(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (url.scheme, url.netloc, url.path, url.query) == ("https", "class.example.edu", "/admin", "")
+    token = parse_qs(url.fragment)["token"][0]
+    claims = TokenCodec(load_or_create_secret(tmp_path)).verify(token)
+    assert (claims.role, claims.subject, claims.school, claims.lesson) == (Role.ADMIN, "root", "east", "*")

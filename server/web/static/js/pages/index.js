@@ -8,6 +8,7 @@ register(strings);
 
 // The pages the server serves (server/web/pages.py PAGES; tests/web keeps the two in step).
 const PAGES = [
+  {path: "/admin", key: "page.admin", role: "admin", example: "--role admin --subject root --school east"},
 ];
 
 function renderPages(container) {
