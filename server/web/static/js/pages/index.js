@@ -8,6 +8,8 @@ register(strings);
 
 // The pages the server serves (server/web/pages.py PAGES; tests/web keeps the two in step).
 const PAGES = [
+  {path: "/replay", key: "page.replay", role: "student",
+    example: "--role student --subject li --school west --lesson LESSON_ID"},
 ];
 
 function renderPages(container) {
