@@ -126,7 +126,7 @@ async def test_the_replay_page_seeks_to_a_chapter_and_shows_the_line_at_that_ins
         assert abs(at - at_s) < 0.01
         expected = STATES[max(k for k in STATES if k <= at)]
         assert answer["state"]["stations"]["press"]["status"] == expected
-        shown = await page.get_attribute("#line tr[data-station='press']", "data-status")
+        shown = await page.get_attribute("#line [data-station='press']", "data-status")
         assert shown == expected
         assert await page.get_attribute("#line", "data-revision") == str(answer["revision"])
         assert await page.get_attribute(f"#chapters button[data-index='{index}']", "aria-current") == "true"
@@ -159,7 +159,7 @@ async def test_the_video_plays_and_a_t_deep_link_starts_at_that_instant(
     await page.goto(student_link(http_base, tokens, recording["lesson"], f"&recording={recording['id']}&t=2.5"))
     at, answer = await line_state_at_video_time(page, client, tokens, recording)
     assert abs(at - 2.5) < 0.01  # the deep link's instant, and the line as it was then
-    assert await page.get_attribute("#line tr[data-station='press']", "data-status") == "execute"
+    assert await page.get_attribute("#line [data-station='press']", "data-status") == "execute"
     assert answer["state"]["stations"]["press"]["status"] == "execute"
 
     await page.focus("#video")

@@ -6,10 +6,10 @@
 //   /replay#lesson=L                  the recordings of lesson L (the link of a lesson-scoped token)
 
 import {formatDuration, language, onLanguageChange, register, t} from "../i18n.js";
+import {renderLine} from "../line_diagram.js";
 import {Api} from "../protocol.js";
 import {chapterAt, countUpTo, fragmentFor, parseInstant, stateKey} from "../replay/moment.js";
 import {chooseTracks, slave} from "../replay/player.js";
-import {renderStatePanel} from "../replay/state_panel.js";
 import {fragmentParams} from "../session.js";
 import strings from "../strings/replay.js";
 import {el, signIn, startPage} from "../ui.js";
@@ -166,8 +166,8 @@ function showState(answer) {
   container.dataset.t = String(answer.t);
   container.dataset.revision = answer.revision === null ? "" : String(answer.revision);
   current.lastState = answer;
-  renderStatePanel(container, answer.state);
-  $("line-caption").textContent = answer.state === null ? ""
+  renderLine(container, answer.state);
+  $("line-caption").textContent = answer.state === null ? t("replay.line_empty")
     : t("replay.line_at", {time: formatDuration(answer.t), revision: answer.revision});
 }
 
