@@ -8,6 +8,7 @@ from starlette.requests import HTTPConnection
 
 from classroom.access import Claims
 from server.errors import Forbidden
+from server.media_tickets import refuse_ticket
 from server.tokens import TokenCodec
 
 __all__ = ["ACCESS_TOKEN_PARAM", "CHANNEL_SUBPROTOCOL", "TOKEN_SUBPROTOCOL_PREFIX", "authenticate", "bearer_token",
@@ -46,8 +47,9 @@ def _subprotocols(headers: Mapping[str, str]) -> list[str]:
 
 
 def authenticate(connection: HTTPConnection, codec: TokenCodec) -> Claims:
-    """Claims of a Request or WebSocket; raises Unauthorized."""
-    return codec.verify(bearer_token(connection.headers, connection.query_params))
+    """Claims of a Request or WebSocket; raises Unauthorized (also for a media ticket, which opens
+    only its recording's media: server.media_tickets)."""
+    return refuse_ticket(codec.verify(bearer_token(connection.headers, connection.query_params)))
 
 
 def require(ok: bool, message: str) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from classroom.access import ANY_LESSON
 from classroom.roles import Role
+from server import log_redaction
 from server.ledger.verify_cli import add_verify_arguments, run_verify
 from server.ledger.witness_cli import add_witness_arguments, run_witness
 from server.secret import load_or_create_secret
@@ -89,8 +90,10 @@ def _serve(args: argparse.Namespace) -> int:
         level=logging.DEBUG if settings.log_level == "trace" else settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    log_redaction.install()
     uvicorn.run(
         create_app(settings),
+        log_config=log_redaction.uvicorn_log_config(),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

@@ -92,7 +92,10 @@ _RECORDINGS = (
               (Reply(200, "the whole file", media_type="video/*", schema=_BINARY, headers=("Accept-Ranges",)),
                Reply(206, "the requested ranges", media_type="video/*", schema=_BINARY, headers=("Content-Range",)),
                Reply(416, "the range is outside the file", headers=("Content-Range",))),
-              (400, 403, 404, 503), params=(query("download", "1: as an attachment", _FLAG), _RANGE)),
+              (400, 403, 404, 503), params=(query("download", "1: as an attachment", _FLAG), _RANGE,
+                                            query("ticket", "a media ticket: the track URLs of GET "
+                                                  "/api/recordings/{id} carry one; opens this recording's "
+                                                  "media only"))),
     Operation("GET", "/api/recordings/{recording_id}/timeline", "recording_timeline",
               "Events between two media times", "recordings", (_ok(w.Timeline),), (400, 403, 404, 503),
               params=(query("from", "seconds on the media clock", _SECONDS),

@@ -581,6 +581,9 @@ class Recording(_Response):
         width: int | None
         height: int | None
         url: str
+        """the media route; from ``GET /api/recordings/{id}`` with a media ticket (``?ticket=``)"""
+        muxed_with: str | None
+        """another track in the same file (the teacher's camera and microphone), else null"""
 
     id: str
     lesson_id: str

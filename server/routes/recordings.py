@@ -11,7 +11,10 @@
 Media is served by Starlette's FileResponse, which implements single, multiple (multipart/
 byteranges) and suffix ranges, If-Range, 416 with ``Content-Range: bytes */size``, and
 ``Accept-Ranges: bytes``; a malformed Range header is a 400 there. Browsers' <video> cannot
-send headers: pass the token as ``?access_token=``.
+send headers: ``GET /api/recordings/{id}`` gives each track's URL a recording-scoped media
+ticket (``?ticket=``, server.media_tickets), which opens that recording's media and nothing else.
+A track that shares its file with another names it in ``muxed_with`` (the recorder muxes the
+teacher's camera and microphone into one file: a player then plays that file alone).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import mimetypes
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -33,6 +37,7 @@ from server.auth import authenticate
 from server.errors import BadRequest
 from server.http_body import read_json_object
 from server.lesson_timeline import TIMELINE_KINDS
+from server.media_tickets import TICKET_PARAM, issue_ticket, verify_ticket
 from server.replay_service import Replay
 
 __all__ = ["parse_instant", "routes"]
@@ -139,14 +144,22 @@ def _kinds(request: Request) -> tuple[str, ...]:
 # --- rendering ------------------------------------------------------------------------------
 
 
-def _render(request: Request, recording: Recording) -> dict[str, Any]:
+def _render(request: Request, recording: Recording, ticket: str | None = None) -> dict[str, Any]:
+    """The recording's JSON; with ``ticket``, its media URLs carry it (for media elements)."""
     data = recording.to_json()
-    for entry in data["tracks"]:
-        entry["url"] = str(request.url_for("recording_media", recording_id=recording.id, track=entry["name"]).path)
+    query = "" if ticket is None else "?" + urlencode({TICKET_PARAM: ticket})
+    for entry, track in zip(data["tracks"], recording.tracks, strict=True):
+        entry["url"] = _media_path(request, recording.id, track.name) + query
+        entry["muxed_with"] = next((other.name for other in recording.tracks
+                                    if other.file == track.file and other.name != track.name), None)
     download = recording.download_track()
     data["download_url"] = None if download is None else (
-        str(request.url_for("recording_media", recording_id=recording.id, track=download.name).path) + "?download=1")
+        _media_path(request, recording.id, download.name) + (query + "&" if query else "?") + "download=1")
     return data
+
+
+def _media_path(request: Request, recording_id: str, track: str) -> str:
+    return str(request.url_for("recording_media", recording_id=recording_id, track=track).path)
 
 
 def _media_type(path_suffix: str, kind: str) -> str:
@@ -183,12 +196,22 @@ async def list_recordings(request: Request) -> JSONResponse:
 
 
 async def get_recording(request: Request) -> JSONResponse:
-    recording = await _replay(request).get(_claims(request), request.path_params["recording_id"])
-    return JSONResponse(_render(request, recording))
+    claims = _claims(request)
+    recording = await _replay(request).get(claims, request.path_params["recording_id"])
+    ticket = issue_ticket(request.app.state.tokens, claims, recording.id, recording.lesson_id)
+    return JSONResponse(_render(request, recording, ticket))
+
+
+def _media_claims(request: Request) -> Claims:
+    """A media ticket for this recording (``?ticket=``), else the caller's access token."""
+    ticket = request.query_params.get(TICKET_PARAM)
+    if ticket is None:
+        return _claims(request)
+    return verify_ticket(request.app.state.tokens, ticket, request.path_params["recording_id"])
 
 
 async def recording_media(request: Request) -> Response:
-    claims = _claims(request)
+    claims = _media_claims(request)
     download = _flag(request, "download")
     media = await _replay(request).media(claims, request.path_params["recording_id"], request.path_params["track"])
     suffix = media.path.suffix

@@ -44,6 +44,8 @@ class Page:
 PAGES: tuple[Page, ...] = (
     Page("/", "index.html", None),
     Page("/admin", "admin.html", "admin"),
+    Page("/classroom", "classroom.html", "classroom"),
+    Page("/replay", "replay.html", "student"),
 )
 """Every page the server serves; ``classroom link`` opens the one of the token's role."""
 
