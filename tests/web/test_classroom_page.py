@@ -195,6 +195,15 @@ async def test_the_screen_reconnects_by_itself_and_catches_up_with_the_line_and_
         first_pc = await page.evaluate("() => window.classroomScreen.media.subscriber.connectionState")
         assert first_pc == "connected"
 
+        held = {"closed": True}  # while the link is held, the page's new WebSockets are closed at once
+
+        async def hold(ws: Any) -> None:
+            if held["closed"]:
+                await ws.close(code=1011, reason="the link is down")
+            else:
+                ws.connect_to_server()
+        await page.route_web_socket("**/ws/lessons/**", hold)
+
         dropped = participant(app, lesson, "nujiang-1")
         assert dropped.subscriber is not None
         await dropped.subscriber.close()  # its peer connection, then its socket
@@ -203,6 +212,9 @@ async def test_the_screen_reconnects_by_itself_and_catches_up_with_the_line_and_
                         {"kind": "station", "station": "robot", "action": "reset"}):
             await teacher_command(alice, command)
 
+        await page.wait_for_selector("#link-banner.lost")
+        await screenshot(page, "classroom-link-lost-zh")
+        held["closed"] = False
         await page.wait_for_function("() => window.linkStates.some(([s]) => s === 'open')", timeout=20_000)
         states = await page.evaluate("() => window.linkStates")
         assert states[0][0] == "reconnecting" and "正在自动重新连接" in states[0][1]
