@@ -137,7 +137,8 @@ async def test_two_classroom_screens_show_the_teacher_with_advancing_video_and_s
     screens = [await open_screen(browser, http_base, tokens, lesson, room) for room in ROOMS]
     for _context, page, _errors in screens:
         first = await receives_teacher(page)
-        assert first["video"]["width"] == 640 and first["element_width"] == 640
+        # real pictures: the teacher's 640x360 camera, or a step down when the sender's encoder adapts under load
+        assert 320 <= first["video"]["width"] <= 640 and 320 <= first["element_width"] <= 640
         later = await receives_teacher(page, more_than=first["video"]["frames"] + 30)
         assert later["shown"] > first["shown"] and later["audio"]["samples"] > first["audio"]["samples"]
         assert await page.is_hidden("#teacher-waiting")
@@ -195,6 +196,15 @@ async def test_the_screen_reconnects_by_itself_and_catches_up_with_the_line_and_
         first_pc = await page.evaluate("() => window.classroomScreen.media.subscriber.connectionState")
         assert first_pc == "connected"
 
+        held = {"closed": True}  # while the link is held, the page's new WebSockets are closed at once
+
+        async def hold(ws: Any) -> None:
+            if held["closed"]:
+                await ws.close(code=1011, reason="the link is down")
+            else:
+                ws.connect_to_server()
+        await page.route_web_socket("**/ws/lessons/**", hold)
+
         dropped = participant(app, lesson, "nujiang-1")
         assert dropped.subscriber is not None
         await dropped.subscriber.close()  # its peer connection, then its socket
@@ -203,6 +213,9 @@ async def test_the_screen_reconnects_by_itself_and_catches_up_with_the_line_and_
                         {"kind": "station", "station": "robot", "action": "reset"}):
             await teacher_command(alice, command)
 
+        await page.wait_for_selector("#link-banner.lost")
+        await screenshot(page, "classroom-link-lost-zh")
+        held["closed"] = False
         await page.wait_for_function("() => window.linkStates.some(([s]) => s === 'open')", timeout=20_000)
         states = await page.evaluate("() => window.linkStates")
         assert states[0][0] == "reconnecting" and "正在自动重新连接" in states[0][1]
@@ -222,7 +235,7 @@ async def test_the_screen_reconnects_by_itself_and_catches_up_with_the_line_and_
 
         frames = (await received(page))["video"]["frames"]
         after = await receives_teacher(page, more_than=frames + 30)  # the new subscriber connection plays
-        assert after["video"]["width"] == 640
+        assert 320 <= after["video"]["width"] <= 640
         assert errors == []
         await context.close()
     await teacher.close()
