@@ -159,6 +159,14 @@ export class LessonChannel extends EventTarget {
     });
   }
 
+  // Send a message that is answered by broadcasts rather than a reply (training.resync): no id,
+  // nothing to wait for. False when the channel is not connected.
+  send(type, fields = {}) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify({...fields, type}));
+    return true;
+  }
+
   receive(data) {
     this.lastFrameAt = Date.now();
     let message;

@@ -266,7 +266,7 @@ class TrainingLine {
   // The server answers with the missing batches or a snapshot (no reply of its own).
   resync() {
     if (!this.line.loaded) return;
-    this.channel.request("training.resync", {revision: this.line.revision}).catch(() => { /* answered by batches */ });
+    this.channel.send("training.resync", {revision: this.line.revision});  // answered by patches or a snapshot
   }
 
   scheduleRender() {
