@@ -78,7 +78,7 @@ export class LineDocument {
 export const LINE_STRINGS = {
   zh: {
     "line.status.stopped": "已停止", "line.status.idle": "就绪", "line.status.execute": "运行中",
-    "line.status.suspended": "等待物料", "line.status.held": "已暂停", "line.status.holding": "暂停中",
+    "line.status.suspended": "等待物料", "line.status.held": "保持", "line.status.holding": "正在保持",
     "line.status.unholding": "恢复中", "line.status.aborted": "已急停", "line.status.aborting": "急停中",
     "line.status.resetting": "复位中", "line.status.starting": "启动中", "line.status.stopping": "停止中",
     "line.status.clearing": "清除中", "line.status.complete": "已完成",
@@ -268,6 +268,7 @@ export function renderLine(target, state, options = {}) {
   const loose = Object.fromEntries(Object.entries(buffers).filter(([id]) => !places.has(id)));
   const height = BOX.margin * 2 + rows * (BOX.h + BOX.gap + 20) - BOX.gap - 20 + (Object.keys(loose).length ? 30 : 0);
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.style.maxWidth = `${Math.round(width * 1.15)}px`;  // a short line is not blown up to the page's width
   svg.setAttribute("aria-label", t("line.summary", {stations: ids.map(id =>
     t("line.station_summary", {name: stationName(id, options.scenario), status: statusName(stations[id].status)}))
     .join("; ")}));

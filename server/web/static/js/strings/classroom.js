@@ -32,7 +32,7 @@ export default {
     "classroom.yours": "本教室操作",
     "classroom.not_yours": "未分配给本教室",
     "classroom.action.reset": "复位", "classroom.action.start": "启动", "classroom.action.stop": "停止",
-    "classroom.action.hold": "暂停", "classroom.action.unhold": "恢复", "classroom.action.abort": "急停",
+    "classroom.action.hold": "保持", "classroom.action.unhold": "解除保持", "classroom.action.abort": "急停",
     "classroom.action.clear": "清除",
     "classroom.acknowledge": "确认报警 {code}",
     "classroom.set": "设定",
