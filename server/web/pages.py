@@ -43,6 +43,7 @@ class Page:
 
 PAGES: tuple[Page, ...] = (
     Page("/", "index.html", None),
+    Page("/teacher", "teacher.html", "teacher"),
 )
 """Every page the server serves; ``classroom link`` opens the one of the token's role."""
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any
+
+from starlette.websockets import WebSocketDisconnect
 
 from classroom import stage as stage_rules
 from classroom.principal import Principal
@@ -157,5 +160,6 @@ class LessonRoom:
             self._disconnected(participant)
             participant.send({"type": "lesson.ended", "reason": reason})
             await participant.close()
-            await participant.websocket.close(code=4409, reason=reason)
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # it hung up first: close the others
+                await participant.websocket.close(code=4409, reason=reason)
         self.participants.clear()

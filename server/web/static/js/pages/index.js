@@ -8,6 +8,8 @@ register(strings);
 
 // The pages the server serves (server/web/pages.py PAGES; tests/web keeps the two in step).
 const PAGES = [
+  {path: "/teacher", key: "page.teacher", role: "teacher",
+    example: "--role teacher --subject alice --school east --lesson LESSON_ID"},
 ];
 
 function renderPages(container) {
