@@ -273,3 +273,30 @@ async def test_without_a_lesson_in_the_link_the_teacher_creates_one_and_opens_it
         assert "lesson=" in page.url and "token=" not in page.url
         await screenshot(page, "teacher-picker-opened-en")
         assert errors == []
+
+
+async def test_screen_share_becomes_the_teacher_screen_feed_and_stops_again(
+    served: tuple[str, str], browser: Any, tokens: Tokens, lesson_id: str, app: Starlette
+) -> None:
+    base, http_base = served
+    viewer = Subscriber(kinds=())
+    try:
+        async with (
+            teacher_page(browser, http_base, bearer(tokens.teacher()), lesson_id) as (page, errors),
+            LessonClient.connect(base, lesson_id, bearer(tokens.classroom(CLASSROOM, school="west"))) as classroom,
+        ):
+            await go_live(page)
+            await answer_offers(classroom, viewer)
+            await page.click("#share-screen")
+            await page.wait_for_selector("#share-screen[aria-pressed=true]")
+            tracks = await answer_offers(classroom, viewer)
+            assert "teacher/screen" in tracks.values()
+            router = app.state.live_media.engine.routers[lesson_id]
+            await wait_for(lambda: "teacher/screen" in router.live_feeds())
+            await page.click("#share-screen")
+            await page.wait_for_selector("#share-screen[aria-pressed=false]")
+            await wait_for(lambda: "teacher/screen" not in router.live_feeds())
+            assert "teacher/camera" in router.live_feeds()
+            assert errors == []
+    finally:
+        await viewer.close()
