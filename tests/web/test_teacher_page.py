@@ -112,6 +112,15 @@ async def test_the_teacher_goes_live_and_a_classroom_receives_her_camera_and_mic
             lesson = (await client.get(f"/api/lessons/{lesson_id}", headers=tokens.teacher())).json()
             assert lesson["state"] == "live"
 
+            await page.click("#rollcall")
+            rollcall = await classroom.expect("rollcall.started")
+            assert rollcall["answer_by"] > 0
+            await page.wait_for_function("() => document.querySelector('#rollcall-result').textContent.includes('1')")
+            await page.fill("#marker-title", "第一章 对刀")
+            await page.press("#marker-title", "Enter")
+            await page.wait_for_selector("#markers li")
+            assert "第一章 对刀" in await page.inner_text("#markers")
+
             await page.click("#end-lesson")
             await page.click("#end-lesson")  # the second click confirms
             await classroom.expect("lesson.ended")
@@ -261,11 +270,17 @@ async def test_the_console_in_both_languages_has_no_serious_accessibility_proble
 
 
 async def test_without_a_lesson_in_the_link_the_teacher_creates_one_and_opens_it(
-    served: tuple[str, str], browser: Any, tokens: Tokens
+    served: tuple[str, str], browser: Any, tokens: Tokens, lesson_id: str
 ) -> None:
     _, http_base = served
     async with teacher_page(browser, http_base, bearer(tokens.teacher()), language="en") as (page, errors):
-        await page.wait_for_selector("#lesson-picker:not([hidden])")
+        await page.wait_for_selector("#lesson-list li .pill")  # the lesson of the fixture, not started
+        assert "CNC milling" in await page.inner_text("#lesson-list")
+        await screenshot(page, "teacher-picker-en")
+        assert await serious_violations(page) == []
+        await page.click("button.language-switch")
+        assert "未开始" in await page.inner_text("#lesson-list")
+        await screenshot(page, "teacher-picker-zh")
         await page.fill("#lesson-title", "Injection moulding basics")
         await page.click("#lesson-form button[type=submit]")
         await page.wait_for_selector("#link-state.link-open")
