@@ -146,7 +146,7 @@ async def test_a_raised_hand_is_invited_seen_on_the_teacher_page_and_removed(
             await page.click(f"#hands li[data-subject='{CLASSROOM}'] button.invite")
             await classroom.expect("stage.invited")
             room = app.state.rooms.rooms[lesson_id]
-            assert room.stage.on_stage == (CLASSROOM,) or list(room.stage.on_stage) == [CLASSROOM]
+            assert list(room.stage.on_stage) == [CLASSROOM]
 
             publisher = await publish(classroom, {"0": "camera", "1": "mic"})
             video = f"#stage-feeds figure[data-subject='{CLASSROOM}'] video"
