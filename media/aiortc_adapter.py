@@ -11,7 +11,9 @@ module replaces three things on individual receiver and sender *instances*
   of the jitter buffer and the decoder.
 - ``RTCRtpSender._run_rtp``: idles, because packets are written by the relay;
   ``_run_rtcp`` sends sender reports built from the relay's counters;
-  ``_handle_rtcp_packet`` hands NACK, PLI/FIR and receiver reports to callbacks.
+  ``_handle_rtcp_packet`` hands NACK, PLI/FIR and receiver reports to callbacks
+  (the fraction lost, and the round trip from a report's LSR/DLSR against the
+  sender reports sent here, RFC 3550 section 6.4.1).
 - Sending: a packet is protected with the DTLS transport's SRTP session and
   written to the nominated ICE pair synchronously, without aiortc's per-packet
   coroutine chain.
@@ -26,6 +28,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -241,17 +244,23 @@ class OutboundParameters:
     extensions: list[tuple[int, bytes]]
 
 
+SR_KEPT = 8  # sender reports remembered for round-trip matching (a receiver answers the last one it got)
+
+
 class OutboundPort:
     """Writes pre-built RTP packets through a sender's DTLS/SRTP transport."""
 
     def __init__(self, sender: RTCRtpSender, *, on_nack: Callable[[list[int]], None],
                  on_keyframe_request: Callable[[], None], on_loss_report: Callable[[float], None],
                  sender_report: SenderReportSource,
-                 on_parameters: Callable[[OutboundParameters], None]) -> None:
+                 on_parameters: Callable[[OutboundParameters], None],
+                 on_round_trip: Callable[[float], None] = lambda rtt: None) -> None:
         self._sender = sender
         self._on_nack = on_nack
         self._on_keyframe_request = on_keyframe_request
         self._on_loss_report = on_loss_report
+        self._on_round_trip = on_round_trip
+        self._sent_reports: dict[int, float] = {}  # LSR (middle 32 bits of the SR's NTP time) -> when sent
         self._sender_report = sender_report
         self._on_parameters = on_parameters
         self._original_rtcp = sender._handle_rtcp_packet
@@ -320,6 +329,7 @@ class OutboundPort:
         packets: list[Any] = []
         report = self._sender_report()
         if report is not None:
+            self._remember_report(report.ntp_timestamp)
             packets.append(RtcpSrPacket(ssrc=s._ssrc, sender_info=RtcpSenderInfo(
                 ntp_timestamp=report.ntp_timestamp, rtp_timestamp=report.rtp_timestamp,
                 packet_count=report.packet_count & 0xFFFFFFFF, octet_count=report.octet_count & 0xFFFFFFFF)))
@@ -339,10 +349,22 @@ class OutboundPort:
             self._handle_reports(packet.reports)
             await self._original_rtcp(packet)
 
+    def _remember_report(self, ntp_timestamp: int) -> None:
+        self._sent_reports[(ntp_timestamp >> 16) & 0xFFFFFFFF] = time.monotonic()
+        while len(self._sent_reports) > SR_KEPT:
+            del self._sent_reports[next(iter(self._sent_reports))]
+
     def _handle_reports(self, reports: list[RtcpReceiverInfo]) -> None:
         for report in reports:
             if report.ssrc == self._sender._ssrc:
                 self._on_loss_report(report.fraction_lost / 256.0)
+                self._round_trip(report.lsr, report.dlsr)
+
+    def _round_trip(self, lsr: int, dlsr: int) -> None:
+        sent = self._sent_reports.get(lsr) if lsr else None
+        if sent is not None:
+            rtt = time.monotonic() - sent - dlsr / 65536.0
+            self._on_round_trip(max(0.0, rtt))
 
 
 def take_sender(sender: RTCRtpSender, **callbacks: Any) -> OutboundPort:

@@ -19,6 +19,7 @@ __all__ = ["Consumer"]
 logger = logging.getLogger(__name__)
 
 HISTORY = 1024  # packets kept for NACK answers (~5 s of 720p video)
+RTT_ALPHA = 0.85  # smoothing of the round trip, as aiortc's sender does it
 
 
 class Consumer:
@@ -40,6 +41,9 @@ class Consumer:
         self.retransmitted = 0
         self.keyframe_requests = 0
         self.loss = 0.0
+        """the fraction lost in the subscriber's last receiver report"""
+        self.rtt: float | None = None
+        """round trip to the subscriber in seconds (smoothed, from its receiver reports), None before one"""
         self._writer: HeaderWriter | None = None
         self._params: OutboundParameters | None = None
         self._rebaser = StreamRebaser(90000 if kind == "video" else 48000,
@@ -141,6 +145,9 @@ class Consumer:
 
     def loss_reported(self, fraction: float) -> None:
         self.loss = fraction
+
+    def round_trip_measured(self, rtt: float) -> None:
+        self.rtt = rtt if self.rtt is None else RTT_ALPHA * self.rtt + (1 - RTT_ALPHA) * rtt
 
     def sender_report(self) -> SenderReport | None:
         """NTP/RTP pair for our SR: the publisher's own mapping, shifted onto our timeline.

@@ -36,6 +36,8 @@ class Producer:
         self.mime_type: str | None = None
         self.clock_rate: int = 90000 if kind == "video" else 48000
         self.packets = 0
+        self.octets = 0
+        """payload bytes received (the publisher's uplink as this server sees it)"""
         self.last_sender_report: tuple[int, int, float] | None = None
         self._sink: Sink | None = None
         self._on_close: list[Callable[[Producer], None]] = []
@@ -58,6 +60,7 @@ class Producer:
             self.mime_type = codec.mimeType.lower()
             self.clock_rate = codec.clockRate
         self.packets += 1
+        self.octets += len(packet.payload)
         forwarded = ForwardedPacket(packet.sequence_number, packet.timestamp, packet.marker, packet.payload,
                                     is_keyframe_start(self.mime_type, packet.payload), time.monotonic())
         if self._sink is not None:

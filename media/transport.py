@@ -136,7 +136,7 @@ class Transport:
         def port(c: Consumer):  # type: ignore[no-untyped-def]
             return take_sender(transceiver.sender, on_nack=c.retransmit, on_keyframe_request=c.keyframe_requested,
                                on_loss_report=c.loss_reported, sender_report=c.sender_report,
-                               on_parameters=c.set_parameters)
+                               on_parameters=c.set_parameters, on_round_trip=c.round_trip_measured)
 
         consumer = Consumer(transceiver.kind, port)
         self._consumer_transceivers[consumer] = transceiver

@@ -43,9 +43,10 @@ class Page:
 
 PAGES: tuple[Page, ...] = (
     Page("/", "index.html", None),
-    Page("/admin", "admin.html", "admin"),
+    Page("/teacher", "teacher.html", "teacher"),
     Page("/classroom", "classroom.html", "classroom"),
     Page("/replay", "replay.html", "student"),
+    Page("/admin", "admin.html", "admin"),
 )
 """Every page the server serves; ``classroom link`` opens the one of the token's role."""
 

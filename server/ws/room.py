@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any
+
+from starlette.websockets import WebSocketDisconnect
 
 from classroom import stage as stage_rules
 from classroom.principal import Principal
@@ -18,6 +21,7 @@ from server.training.event_log import EventLog
 from server.training.owner import LineOwner
 
 from .participant import Participant
+from .quality import QualityReporter
 
 __all__ = ["LessonRoom"]
 
@@ -37,6 +41,8 @@ class LessonRoom:
         """Every classroom admitted while the room lives, by name (see :meth:`claim`)."""
         self._event_log = event_log
         self._connections = connections
+        self.quality = QualityReporter(lesson_id, lambda: self.participants.values())
+        """Sends the teacher each participant's link quality while a teacher is connected."""
 
     async def load_training(self, scenario: Scenario) -> None:
         """Start a fresh line for ``scenario``; every participant gets its snapshot."""
@@ -81,6 +87,8 @@ class LessonRoom:
             await self.record("join", participant.describe())
         participant.send(self.welcome(participant))
         participant.feeds_changed()
+        if participant.role is Role.TEACHER:
+            self.quality.start()
         if self.training is not None:
             if previous is not None:
                 self.training.leave(previous)
@@ -95,6 +103,8 @@ class LessonRoom:
         if self.training is not None:
             self.training.leave(participant)
         await participant.close()
+        if not any(p.role is Role.TEACHER for p in self.participants.values()):
+            await self.quality.close()
         await self.set_stage(stage_rules.leave_lesson(self.stage, participant.subject))
         self.broadcast({"type": "presence", "event": "left", "participant": participant.describe()})
         await self.record("leave", participant.describe())
@@ -142,6 +152,7 @@ class LessonRoom:
                 participant.send(message)
 
     async def close(self, reason: str) -> None:
+        await self.quality.close()
         if self.training is not None:
             await self.training.close()
             self.training = None
@@ -149,5 +160,6 @@ class LessonRoom:
             self._disconnected(participant)
             participant.send({"type": "lesson.ended", "reason": reason})
             await participant.close()
-            await participant.websocket.close(code=4409, reason=reason)
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # it hung up first: close the others
+                await participant.websocket.close(code=4409, reason=reason)
         self.participants.clear()

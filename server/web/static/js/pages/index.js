@@ -8,11 +8,13 @@ register(strings);
 
 // The pages the server serves (server/web/pages.py PAGES; tests/web keeps the two in step).
 const PAGES = [
-  {path: "/admin", key: "page.admin", role: "admin", example: "--role admin --subject root --school east"},
+  {path: "/teacher", key: "page.teacher", role: "teacher",
+    example: "--role teacher --subject alice --school east --lesson LESSON_ID"},
   {path: "/classroom", key: "page.classroom", role: "classroom",
     example: "--role classroom --subject nujiang-1 --school west-1 --lesson LESSON_ID"},
   {path: "/replay", key: "page.replay", role: "student",
     example: "--role student --subject li --school west --lesson LESSON_ID"},
+  {path: "/admin", key: "page.admin", role: "admin", example: "--role admin --subject root --school east"},
 ];
 
 function renderPages(container) {
