@@ -11,9 +11,12 @@ from typing import Any
 
 import pytest
 
-__all__ = ["CHROMIUM", "SCREENSHOTS", "chromium_browser", "console_errors", "needs_chromium"]
+__all__ = ["CHROMIUM", "ROOMS", "WEST", "SCREENSHOTS", "chromium_browser", "console_errors", "needs_chromium"]
 
 CHROMIUM = "/usr/bin/chromium"
+WEST = "west-1"
+ROOMS = ("nujiang-1", "nujiang-2")
+"""the western school and its two classrooms of the page tests' lessons (tests/web/conftest.py ``lesson``)"""
 SCREENSHOTS = Path(os.environ.get("CLASSROOM_TEST_OUTPUT", "test-output")) / "pages"
 needs_chromium = pytest.mark.skipif(not os.path.exists(CHROMIUM),
                                     reason="Debian's chromium is not installed (.ci/run installs it)")

@@ -20,8 +20,7 @@ from server.settings import Settings
 from tests.conftest import Tokens
 from tests.credits.programme import Clock, Programme
 from tests.web.accessibility import serious_violations
-from tests.web.browser import chromium_browser, console_errors, needs_chromium, screenshot
-from tests.ws.client import running_server
+from tests.web.browser import console_errors, needs_chromium, screenshot
 
 pytestmark = needs_chromium
 
@@ -43,18 +42,6 @@ async def app(settings: Settings, clock: Clock) -> AsyncIterator[Starlette]:
     application = create_app(settings, clock=clock)
     async with application.router.lifespan_context(application):
         yield application
-
-
-@pytest.fixture
-async def http_base(app: Starlette) -> AsyncIterator[str]:
-    async with running_server(app) as url:
-        yield url.replace("ws://", "http://")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with chromium_browser() as chromium:
-        yield chromium
 
 
 @pytest.fixture

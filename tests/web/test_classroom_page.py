@@ -5,7 +5,7 @@ link that drops and comes back by itself."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -14,14 +14,12 @@ from starlette.applications import Starlette
 
 from tests.conftest import Tokens
 from tests.web.accessibility import serious_violations
-from tests.web.browser import chromium_browser, console_errors, needs_chromium, screenshot
-from tests.ws.client import LessonClient, running_server
+from tests.web.browser import ROOMS, WEST, console_errors, needs_chromium, screenshot
+from tests.ws.client import LessonClient
 from tests.ws.helpers import bearer
 
 pytestmark = [needs_chromium, pytest.mark.timeout(120)]
 
-WEST = "west-1"
-ROOMS = ("nujiang-1", "nujiang-2")
 
 WHIP_PUBLISH = """async ({url, token}) => {
   const pc = new RTCPeerConnection();
@@ -53,31 +51,6 @@ RECEIVED = """async () => {
   out.element_width = video.videoWidth;
   return out;
 }"""
-
-
-@pytest.fixture
-async def http_base(app: Starlette) -> AsyncIterator[str]:
-    async with running_server(app) as url:
-        yield url.replace("ws://", "http://")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with chromium_browser() as chromium:
-        yield chromium
-
-
-@pytest.fixture
-async def lesson(client: httpx.AsyncClient, tokens: Tokens) -> str:
-    """A lesson of alice's, with the western school's classrooms in the directory."""
-    admin = tokens.admin(school=WEST)
-    assert (await client.put(f"/api/schools/{WEST}", json={"name": "West 1"}, headers=admin)).status_code < 300
-    for room in ROOMS:
-        response = await client.post("/api/classrooms", json={"id": room, "name": room}, headers=admin)
-        assert response.status_code < 300, response.text
-    response = await client.post("/api/lessons", json={"title": "Mould making 3"}, headers=tokens.teacher())
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
 
 
 async def until(check: Callable[[], Awaitable[Any]], timeout_s: float = 20.0) -> Any:

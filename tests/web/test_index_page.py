@@ -3,30 +3,14 @@ remembered), no console errors, and the security headers every page gets."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
-from starlette.applications import Starlette
 
 from tests.web.accessibility import serious_violations
-from tests.web.browser import chromium_browser, console_errors, needs_chromium, screenshot
-from tests.ws.client import running_server
+from tests.web.browser import console_errors, needs_chromium, screenshot
 
 pytestmark = needs_chromium
-
-
-@pytest.fixture
-async def http_base(app: Starlette) -> AsyncIterator[str]:
-    async with running_server(app) as url:
-        yield url.replace("ws://", "http://")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with chromium_browser() as chromium:
-        yield chromium
 
 
 async def test_the_front_page_is_html_with_a_strict_content_security_policy(client: httpx.AsyncClient) -> None:

@@ -5,48 +5,20 @@ test_classroom_page.py) drive one page against Python peers; these prove that th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 
 from tests.conftest import Tokens
-from tests.web.browser import chromium_browser, needs_chromium
-from tests.web.test_classroom_page import ROOMS, WEST, open_screen, receives_teacher, until
+from tests.web.browser import ROOMS, needs_chromium
+from tests.web.test_classroom_page import open_screen, receives_teacher, until
 from tests.web.test_teacher_page import VIDEO_FRAMES, go_live, teacher_page
-from tests.ws.client import running_server
 from tests.ws.helpers import bearer
 
 pytestmark = [needs_chromium, pytest.mark.timeout(90)]
 
 A, B = ROOMS
-
-
-@pytest.fixture
-async def http_base(app: Starlette) -> AsyncIterator[str]:
-    async with running_server(app) as url:
-        yield url.replace("ws://", "http://")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with chromium_browser() as chromium:
-        yield chromium
-
-
-@pytest.fixture
-async def lesson(client: httpx.AsyncClient, tokens: Tokens) -> str:
-    """A lesson of alice's, with the western school's two classrooms in the directory."""
-    admin = tokens.admin(school=WEST)
-    assert (await client.put(f"/api/schools/{WEST}", json={"name": "West 1"}, headers=admin)).status_code < 300
-    for room in ROOMS:
-        response = await client.post("/api/classrooms", json={"id": room, "name": room}, headers=admin)
-        assert response.status_code < 300, response.text
-    response = await client.post("/api/lessons", json={"title": "Mould making 3"}, headers=tokens.teacher())
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
 
 
 def remote_tile(subject: str) -> str:

@@ -4,7 +4,6 @@ at that instant, playback, a #t= deep link, both languages, accessibility, no co
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -20,8 +19,7 @@ from tests.media.peers import wait_for
 from tests.replay.test_lesson_is_recorded import publish
 from tests.training.line_fixtures import small_line
 from tests.web.accessibility import serious_violations
-from tests.web.browser import chromium_browser, console_errors, needs_chromium, screenshot
-from tests.ws.client import running_server
+from tests.web.browser import console_errors, needs_chromium, screenshot
 
 pytestmark = [needs_chromium, pytest.mark.timeout(180)]
 
@@ -73,18 +71,6 @@ async def log_the_line(app: Starlette, lesson_id: str, start: float) -> None:
             "ops": [{"op": "replace", "path": "/stations/press/status", "value": status},
                     {"op": "replace", "path": "/stations/press/counters/produced", "value": revision * 3}]}))
     await app.state.training_log.append(events)
-
-
-@pytest.fixture
-async def http_base(app: Starlette) -> AsyncIterator[str]:
-    async with running_server(app) as url:
-        yield url.replace("ws://", "http://")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with chromium_browser() as chromium:
-        yield chromium
 
 
 def student_link(base: str, tokens: Tokens, lesson: str, fragment: str = "") -> str:
