@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from tests.conftest import Tokens
 from tests.media.peers import Subscriber, wait_for
 from tests.web.accessibility import serious_violations
-from tests.web.browser import chromium_browser, console_errors, needs_chromium, screenshot
+from tests.web.browser import console_errors, needs_chromium, screenshot
 from tests.ws.client import LessonClient, running_server
 from tests.ws.helpers import answer_offers, bearer, publish
 
@@ -35,12 +35,6 @@ VIDEO_FRAMES = """selector => {
 async def served(app: Starlette) -> AsyncIterator[tuple[str, str]]:
     async with running_server(app) as url:
         yield url, url.replace("ws://", "http://")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with chromium_browser() as chromium:
-        yield chromium
 
 
 @pytest.fixture
