@@ -12,6 +12,7 @@ from .feed import Feed
 from .producer import Producer
 from .router import Router
 from .sdp_check import check_description
+from .stats import RelayStats, router_stats
 from .tap import FeedTap, PacketSink
 from .transport import FeedNamer, Transport
 
@@ -27,8 +28,10 @@ __all__ = [
     "MediaError",
     "PacketSink",
     "Producer",
+    "RelayStats",
     "Router",
     "SdpError",
     "Transport",
     "check_description",
+    "router_stats",
 ]

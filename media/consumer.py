@@ -39,7 +39,11 @@ class Consumer:
         self.packets = 0
         self.octets = 0
         self.retransmitted = 0
+        self.nacked = 0
+        """sequence numbers the subscriber asked again"""
         self.keyframe_requests = 0
+        self.send_failures = 0
+        """packets not sent because the transport could not send (not connected yet, or gone)"""
         self.loss = 0.0
         """the fraction lost in the subscriber's last receiver report"""
         self.rtt: float | None = None
@@ -115,6 +119,8 @@ class Consumer:
             rebaser.sent(seq, ts, packet.arrival)
             self.packets += 1
             self.octets += len(packet.payload)
+        else:
+            self.send_failures += 1
 
     def _accepts(self, producer: Producer, packet: ForwardedPacket) -> bool:
         params = self._params
@@ -131,6 +137,7 @@ class Consumer:
         writer = self._writer
         if writer is None:
             return
+        self.nacked += len(sequence_numbers)
         for seq in sequence_numbers:
             slot = seq % HISTORY
             packet = self._sent_packet[slot]
@@ -138,6 +145,8 @@ class Consumer:
                 continue  # too old, or never sent: the subscriber will ask for a keyframe
             if self._port.send(writer.packet(packet.marker, seq, self._sent_ts[slot], packet.payload)):
                 self.retransmitted += 1
+            else:
+                self.send_failures += 1
 
     def keyframe_requested(self) -> None:
         self.keyframe_requests += 1

@@ -8,10 +8,12 @@ from collections.abc import Callable
 
 from aiortc import RTCConfiguration
 
+from .consumer import Consumer
 from .errors import MediaClosedError
 from .feed import Feed
 from .ids import new_id
 from .producer import Producer
+from .stats import RelayStats
 from .transport import Transport
 
 __all__ = ["Router"]
@@ -37,6 +39,10 @@ class Router:
         self.transports: set[Transport] = set()
         self._listeners: list[Callable[[], None]] = []
         self._closing: set[asyncio.Task[None]] = set()
+        self.open_producers: set[Producer] = set()
+        self.open_consumers: set[Consumer] = set()
+        self.retired: dict[str, RelayStats] = {}
+        """kind -> the counters of producers and consumers that closed (see ``media.stats``)"""
 
     # --- feeds ------------------------------------------------------------------------------
 
@@ -69,6 +75,26 @@ class Router:
     def _feeds_changed(self) -> None:
         for listener in list(self._listeners):
             listener()
+
+    # --- counters (read by media.stats.router_stats) -------------------------------------------
+
+    def count_producer(self, producer: Producer) -> None:
+        self.open_producers.add(producer)
+        producer.on_close(self._retire_producer)
+
+    def count_consumer(self, consumer: Consumer) -> None:
+        self.open_consumers.add(consumer)
+        consumer.on_close(self._retire_consumer)
+
+    def _retire_producer(self, producer: Producer) -> None:
+        if producer in self.open_producers:
+            self.open_producers.discard(producer)
+            self.retired.setdefault(producer.kind, RelayStats()).add_producer(producer)
+
+    def _retire_consumer(self, consumer: Consumer) -> None:
+        if consumer in self.open_consumers:
+            self.open_consumers.discard(consumer)
+            self.retired.setdefault(consumer.kind, RelayStats()).add_consumer(consumer)
 
     # --- transports --------------------------------------------------------------------------
 

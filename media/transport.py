@@ -100,6 +100,7 @@ class Transport:
 
         producer = Producer(transceiver.kind, key, tap)
         self.producers[transceiver.mid or producer.id] = producer
+        self.router.count_producer(producer)
         self.router.attach_producer(key, producer)
         return producer
 
@@ -139,6 +140,7 @@ class Transport:
                                on_parameters=c.set_parameters, on_round_trip=c.round_trip_measured)
 
         consumer = Consumer(transceiver.kind, port)
+        self.router.count_consumer(consumer)
         self._consumer_transceivers[consumer] = transceiver
         if transceiver.mid is not None:
             self.consumers[transceiver.mid] = consumer

@@ -189,6 +189,11 @@ class LessonRecorder:
         return [track.describe(rec.file) for rec in self._recordings for track in rec.tracks]
 
     @property
+    def bytes_written(self) -> int:
+        """Encoded media bytes written into this lesson's files so far."""
+        return sum(rec.writer.bytes_written for rec in self._recordings)
+
+    @property
     def duration_s(self) -> float:
         return (self._ended if self._ended is not None else time.monotonic()) - self._began
 

@@ -78,6 +78,8 @@ class MediaWriter:
         self.failed = False
         self.closed = False
         self.dropped = 0
+        self.bytes_written = 0
+        """encoded media bytes muxed into the file so far (counted by the writer thread)"""
         self._header_wait_ms = header_wait_ms
         self._queue: queue.Queue[Any] = queue.Queue(max_queue)
         self._stop = threading.Event()
@@ -261,6 +263,7 @@ class _Muxer:
         self._out.mux(packet)
         info.last_ms = ms
         info.frames += 1
+        self._w.bytes_written += len(item.data)
 
     def _finish(self) -> None:
         if self._out is None:

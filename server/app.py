@@ -13,12 +13,13 @@ import dataclasses
 import gc
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from classroom.checkin_codes import CheckinCodes
@@ -33,6 +34,7 @@ from server.credits.tables import CREDITS_SCHEMA
 from server.directory.service import Directory
 from server.directory.store import DIRECTORY_SCHEMA, DirectoryStore
 from server.errors import exception_handlers
+from server.http_metrics import HttpCounts, RequestKey
 from server.ledger.checkpoints import CheckpointSigner
 from server.ledger.publication import LedgerPublication
 from server.ledger.store import CREDITS_DB_FILE, LEDGER_SCHEMA
@@ -42,6 +44,8 @@ from server.lesson_timeline import SqliteLessonTimeline
 from server.lessons_service import Lessons
 from server.live_media import LiveMedia
 from server.live_recordings import LiveRecordings
+from server.loop_lag import LoopLag
+from server.node_snapshot import NodeSources
 from server.openapi import document as openapi_routes
 from server.presence.connections import ClassroomConnections
 from server.presence.log import PRESENCE_SCHEMA, PresenceLog
@@ -110,7 +114,9 @@ class Components:
     bank: CreditBank
     trusted_head: TrustedHead
     ledger_publication: LedgerPublication
-    metrics: CollectorRegistry
+    loop_lag: LoopLag
+    http_requests: Counter[RequestKey]
+    metrics: NodeSources
 
 
 def _components(settings: Settings, clock: Callable[[], float]) -> Components:
@@ -137,6 +143,9 @@ def _components(settings: Settings, clock: Callable[[], float]) -> Components:
     attendance.on_corrected.append(bank.lesson_ended)
     recordings = SqliteRecordingStore(settings.data_dir / RECORDINGS_DB_FILE)
     lesson_timeline = SqliteLessonTimeline(settings.data_dir / TRAINING_LOG_FILE)
+    live_recordings = LiveRecordings(engine, lessons, recordings, settings.data_dir / RECORDINGS_DIR,
+                                     rooms.tell_teacher)
+    loop_lag, http_requests = LoopLag(), Counter[RequestKey]()
     return Components(
         settings=settings,
         tokens=TokenCodec(load_or_create_secret(settings.data_dir)),
@@ -151,8 +160,7 @@ def _components(settings: Settings, clock: Callable[[], float]) -> Components:
         lesson_timeline=lesson_timeline,
         replay=Replay(recordings, lesson_timeline, store, settings.data_dir / RECORDINGS_DIR,
                       ReplayReach(credits_db)),
-        live_recordings=LiveRecordings(engine, lessons, recordings, settings.data_dir / RECORDINGS_DIR,
-                                       rooms.tell_teacher),
+        live_recordings=live_recordings,
         credits_db=credits_db,
         directory=Directory(directory_store),
         presence_log=presence_log,
@@ -163,19 +171,11 @@ def _components(settings: Settings, clock: Callable[[], float]) -> Components:
         bank=bank,
         trusted_head=trusted_head,
         ledger_publication=LedgerPublication(credits_db, signer),
-        metrics=metrics_routes.registry_for(lambda: _readings(trusted_head, rooms)),
+        loop_lag=loop_lag,
+        http_requests=http_requests,
+        metrics=NodeSources(trusted_head, rooms, engine, live_recordings, presence_log, credits_db, loop_lag,
+                            http_requests, clock),
     )
-
-
-def _readings(trusted_head: TrustedHead, rooms: Rooms) -> dict[str, float]:
-    """The values ``/metrics`` reports, read when scraped."""
-    trusted = trusted_head.trusted
-    return {
-        "ledger_refusals": trusted_head.refusals,
-        "ledger_trusted_seq": 0 if trusted is None else trusted.seq,
-        "lessons_live": len(rooms.rooms),
-        "participants": sum(len(room.participants) for room in list(rooms.rooms.values())),
-    }
 
 
 @asynccontextmanager
@@ -197,6 +197,8 @@ async def _lifespan(components: Components) -> AsyncIterator[None]:
         stack.push_async_callback(components.presence_log.close)  # after the rooms' last leaves
         components.connections.start()
         stack.push_async_callback(components.connections.close)
+        components.loop_lag.start()
+        stack.push_async_callback(components.loop_lag.close)
         await components.bank.post_unposted()  # lessons whose end an earlier run did not get to post
         stack.push_async_callback(components.live_media.close)
         stack.push_async_callback(components.live_recordings.close)  # files finish before routers close
@@ -225,6 +227,7 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) ->
     app = Starlette(
         routes=_routes(),
         exception_handlers=dict(exception_handlers),
+        middleware=[Middleware(HttpCounts, counts=components.http_requests)],
         lifespan=lambda _app: _lifespan(components),
     )
     for field in dataclasses.fields(components):

@@ -39,6 +39,8 @@ class LiveRecordings:
         self._tell_teacher = tell_teacher
         self._min_free = min_free_bytes
         self.active: dict[str, tuple[str, LessonRecorder]] = {}
+        self._finished_bytes = 0
+        self._closing: set[LessonRecorder] = set()  # finishing their files: still counted in bytes_written
         self._tasks: set[asyncio.Task[None]] = set()
         lessons.on_live.append(self.lesson_live)
         lessons.on_ended.insert(0, self.lesson_ended)  # finish the files before the router closes
@@ -53,6 +55,17 @@ class LiveRecordings:
         await self._store.create(Recording(recording_id, lesson.id, lesson.school, lesson.course, lesson.title,
                                            recorder.started_at, None, RecordingStatus.RECORDING))
         log.info("recording started lesson=%s recording=%s", lesson.id, recording_id)
+
+    @property
+    def in_progress(self) -> int:
+        """Recordings being written now."""
+        return sum(1 for _, recorder in list(self.active.values()) if not recorder.stopped)
+
+    @property
+    def bytes_written(self) -> int:
+        """Encoded media bytes written into recording files by this process (finished ones included)."""
+        open_recorders = [recorder for _, recorder in list(self.active.values())] + list(self._closing)
+        return self._finished_bytes + sum(recorder.bytes_written for recorder in open_recorders)
 
     async def add_chapter(self, lesson_id: str, title: str, by: str) -> float | None:
         """A chapter at the current point of the lesson's recording; its media time, or None if not recording."""
@@ -104,6 +117,7 @@ class LiveRecordings:
         if entry is None:
             return
         recording_id, recorder = entry
+        self._closing.add(recorder)
         try:
             await recorder.close()
             tracks = [Track(t.feed, t.kind, t.codec or "", f"{recording_id}/{t.file}", t.width, t.height)
@@ -112,3 +126,6 @@ class LiveRecordings:
             log.info("recording finished lesson=%s recording=%s status=%s", lesson_id, recording_id, status.value)
         except Exception:
             log.exception("recording could not be finished lesson=%s recording=%s", lesson_id, recording_id)
+        finally:
+            self._closing.discard(recorder)
+            self._finished_bytes += recorder.bytes_written

@@ -179,6 +179,8 @@ class PresenceLog:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
+        self.ingested = 0
+        """events this process wrote (new ones; a repeated key is not counted)"""
 
     def start(self) -> None:
         if self._task is None:
@@ -266,6 +268,7 @@ class PresenceLog:
             if isinstance(result, Exception):
                 batch.done.set_exception(result)
             else:
+                self.ingested += result.count("created")
                 batch.done.set_result(result)
 
 
