@@ -26,13 +26,15 @@ from server.errors import to_api_error
 from server.wire_json import dumps
 
 from .event_log import Event, EventLog
+from .flush_pacer import FlushPacer
 
 __all__ = ["LineOwner", "Recipient"]
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.1  # simulation step
-FLUSH_S = 0.05  # at most 20 patch batches per second
+FLUSH_RATE = 20.0  # patch batches per second at most, sustained (under load)
+FLUSH_BURST = 2.0  # batches that may go out at once on a quiet line
 SNAPSHOT_EVERY_S = 30.0
 HISTORY = 512  # batches kept for reconnecting clients
 INBOX = 1024
@@ -44,13 +46,18 @@ class Recipient(Protocol):
 
 
 class LineOwner:
+    """``clock`` is the monotonic clock that paces ticks and flushes (the loop's by default);
+    ``wall_clock`` stamps the event log."""
+
     def __init__(self, lesson_id: str, scenario: Scenario, event_log: EventLog,
-                 wall_clock: Callable[[], float] = time.time) -> None:
+                 wall_clock: Callable[[], float] = time.time, clock: Callable[[], float] | None = None) -> None:
         self.lesson_id = lesson_id
         self.scenario = scenario
         self.state: LineState = initial_state(scenario)
         self._log = event_log
         self._wall = wall_clock
+        self._clock = clock or _loop_time
+        self._pacer = FlushPacer(FLUSH_RATE, FLUSH_BURST)
         self._inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue(INBOX)
         self._recipients: set[Recipient] = set()
         self._coalescer = Coalescer()
@@ -100,28 +107,30 @@ class LineOwner:
             return False
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        next_tick = loop.time() + TICK_S
-        next_flush = loop.time()
+        clock, pacer = self._clock, self._pacer
+        next_tick = clock() + TICK_S
         self._snapshot_to_log()
         while True:
-            deadline = min(next_tick, next_flush) if self._coalescer else next_tick
+            now = clock()
+            timeout = min(next_tick - now, pacer.wait(now)) if self._coalescer else next_tick - now
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                async with asyncio.timeout(max(0.0, timeout)):
                     self._handle(await self._inbox.get())
             while not self._inbox.empty():
                 self._handle(self._inbox.get_nowait())
-            now = loop.time()
-            ticks = 0
-            while now >= next_tick and ticks < 10:  # catch up after a stall, but never spiral
-                self._advance(TICK_S)
-                next_tick += TICK_S
-                ticks += 1
-            if now >= next_tick:
-                next_tick = now + TICK_S
-            if self._coalescer and now >= next_flush:
+            now = clock()
+            next_tick = self._tick(now, next_tick)
+            if self._coalescer and pacer.wait(now) == 0.0:
                 self._flush()
-                next_flush = now + FLUSH_S
+
+    def _tick(self, now: float, next_tick: float) -> float:
+        """Advance the simulation to ``now``; the time of the next tick."""
+        ticks = 0
+        while now >= next_tick and ticks < 10:  # catch up after a stall, but never spiral
+            self._advance(TICK_S)
+            next_tick += TICK_S
+            ticks += 1
+        return now + TICK_S if now >= next_tick else next_tick
 
     def _handle(self, item: tuple[Any, ...]) -> None:
         kind, recipient, *rest = item
@@ -162,6 +171,7 @@ class LineOwner:
         batch = self._coalescer.drain()
         if batch is None:
             return
+        self._pacer.spend(self._clock())
         message = {"type": "training.patch", "time": self.state.time, **batch}
         self._history.append(message)
         self._record("patch", {key: message[key] for key in ("from", "to", "time", "ops")}, batch["to"])
@@ -211,6 +221,10 @@ class LineOwner:
                 await self._log.append(events)
             except Exception:
                 log.exception("training log append failed lesson=%s events=%d", self.lesson_id, len(events))
+
+
+def _loop_time() -> float:
+    return asyncio.get_running_loop().time()
 
 
 def _with_id(message: dict[str, Any], request_id: object) -> dict[str, Any]:

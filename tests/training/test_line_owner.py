@@ -13,13 +13,27 @@ import pytest
 from classroom.roles import Role
 from classroom.training.commands import Actor, parse_command
 from server.training.event_log import SqliteEventLog
-from server.training.owner import LineOwner
+from server.training.owner import FLUSH_BURST, FLUSH_RATE, LineOwner
 from tests.media.peers import wait_for
 from tests.training.client_document import ClientDocument
 from tests.training.line_fixtures import small_line
 
 TEACHER = Actor("east", Role.TEACHER, "alice")
 CLASSROOM = Actor("east", Role.CLASSROOM, "nujiang-1")
+CLOCK_START = 1000.0
+
+
+class ManualClock:
+    """The owner's monotonic clock, moved only by the test: no tick or flush interval passes unless asked."""
+
+    def __init__(self) -> None:
+        self.now = CLOCK_START
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 class Inbox(ClientDocument):
@@ -54,6 +68,19 @@ async def owner(event_log: SqliteEventLog) -> AsyncIterator[LineOwner]:
     line.start()
     yield line
     await line.close()
+
+
+@pytest.fixture
+async def paced(event_log: SqliteEventLog) -> AsyncIterator[tuple[LineOwner, ManualClock]]:
+    clock = ManualClock()
+    line = LineOwner("L1", small_line(), event_log, clock=clock)
+    line.start()
+    yield line, clock
+    await line.close()
+
+
+async def patches(inbox: Inbox, count: int) -> None:
+    await wait_for(lambda: len(inbox.of("training.patch")) >= count)
 
 
 def command(owner: LineOwner, sender: Inbox, actor: Actor, wire: dict[str, Any], request_id: object = None) -> None:
@@ -115,24 +142,55 @@ async def test_a_late_joiner_gets_a_snapshot_then_patches_and_ends_equal_to_the_
     assert late.document == owner.state.document() == teacher.document
 
 
-async def test_patches_are_batched_at_most_twenty_per_second_with_contiguous_revision_ranges(
-    owner: LineOwner,
+async def test_a_single_command_on_a_quiet_line_is_broadcast_without_waiting_for_a_flush_interval(
+    paced: tuple[LineOwner, ManualClock],
 ) -> None:
-    teacher = Inbox()
+    owner, clock = paced
+    teacher, classroom = Inbox(), Inbox()
     owner.join(teacher)
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    for value in range(100, 300):
+    owner.join(classroom)
+    await settled(owner, teacher, classroom)
+    command(owner, teacher, TEACHER, {"kind": "set_parameter", "station": "press", "name": "clamp_force",
+                                      "value": 500})
+    await wait_for(lambda: bool(classroom.of("training.patch")))  # the owner's clock has not moved at all
+    assert clock.now == CLOCK_START
+    assert classroom.document is not None
+    assert classroom.document["stations"]["press"]["parameters"]["clamp_force"] == 500
+
+
+async def test_a_lone_command_right_after_another_batch_still_goes_out_at_once(
+    paced: tuple[LineOwner, ManualClock],
+) -> None:
+    owner, clock = paced
+    teacher, classroom = Inbox(), Inbox()
+    owner.join(teacher)
+    owner.join(classroom)
+    for count, value in enumerate((500, 510), start=1):  # e.g. a simulation tick's batch, then a command
         command(owner, teacher, TEACHER, {"kind": "set_parameter", "station": "press", "name": "clamp_force",
                                           "value": value})
-    await answered(teacher, 200)
+        await patches(classroom, count)
+    assert clock.now == CLOCK_START
+    assert classroom.revision == owner.state.revision
+
+
+async def test_under_load_patches_coalesce_to_the_flush_rate_with_contiguous_revision_ranges(
+    paced: tuple[LineOwner, ManualClock],
+) -> None:
+    owner, clock = paced
+    teacher = Inbox()
+    owner.join(teacher)
+    for count, value in enumerate(range(100, 120), start=1):  # one at a time: every one could go alone
+        command(owner, teacher, TEACHER, {"kind": "set_parameter", "station": "press", "name": "clamp_force",
+                                          "value": value})
+        await answered(teacher, count)
+    assert len(teacher.of("training.patch")) == FLUSH_BURST  # the clock stood still: the burst, then wait
+    clock.advance(1 / FLUSH_RATE)
     await settled(owner, teacher)
-    elapsed = loop.time() - started
     batches = teacher.of("training.patch")
-    assert len(batches) <= 20 * elapsed + 2
+    assert len(batches) == FLUSH_BURST + 1  # one interval later, the other 18 changes in one batch
     assert all(b["from"] == a["to"] + 1 for a, b in zip(batches, batches[1:], strict=False))
     assert teacher.document is not None
-    assert teacher.document["stations"]["press"]["parameters"]["clamp_force"] == 299
+    assert teacher.document["stations"]["press"]["parameters"]["clamp_force"] == 119
 
 
 async def test_reconnecting_client_gets_the_missing_patches_or_a_fresh_snapshot(owner: LineOwner) -> None:
