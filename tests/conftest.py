@@ -1,9 +1,11 @@
-"""Shared fixtures: settings on a temporary data dir, the app with its lifespan, a client, tokens."""
+"""Shared fixtures: settings on a temporary data dir, the app with its lifespan, a client, tokens,
+the app served on a loopback port and a headless Chromium."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -13,6 +15,8 @@ from classroom.roles import Role
 from server.app import create_app
 from server.settings import Settings
 from server.tokens import TokenCodec
+from tests.web.browser import chromium_browser
+from tests.ws.client import running_server
 
 Mint = Callable[..., str]
 
@@ -64,3 +68,16 @@ class Tokens:
 @pytest.fixture
 def tokens(app: Starlette) -> Tokens:
     return Tokens(app.state.tokens)
+
+
+@pytest.fixture
+async def http_base(app: Starlette) -> AsyncIterator[str]:
+    """The app (tests/conftest.py, or a module's own ``app``) served by uvicorn: its http:// base URL."""
+    async with running_server(app) as url:
+        yield url.replace("ws://", "http://")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    async with chromium_browser() as chromium:
+        yield chromium

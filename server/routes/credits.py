@@ -11,6 +11,7 @@ from server.auth import authenticate
 from server.credits.bank import CreditBank
 from server.errors import BadRequest, NotFoundError
 from server.http_body import read_json_object
+from server.routes.params import query_number
 
 __all__ = ["routes"]
 
@@ -22,15 +23,6 @@ def _bank(request: Request) -> CreditBank:
 
 def _claims(request: Request) -> Claims:
     return authenticate(request, request.app.state.tokens)
-
-
-def _int_param(request: Request, name: str, default: int) -> int:
-    text = request.query_params.get(name)
-    if text is None:
-        return default
-    if not (text.isascii() and text.isdigit()) or len(text) > 12:
-        raise BadRequest(f"{name} must be a non-negative whole number")
-    return int(text)
 
 
 def _seq(request: Request, name: str) -> int:
@@ -47,8 +39,8 @@ async def student_credits(request: Request) -> JSONResponse:
 async def school_entries(request: Request) -> JSONResponse:
     claims = _claims(request)
     school = request.query_params.get("school", claims.school)
-    entries = await _bank(request).school_entries(claims, school, _int_param(request, "limit", 100),
-                                                  _int_param(request, "after", 0))
+    entries = await _bank(request).school_entries(claims, school, query_number(request, "limit", 100),
+                                                  query_number(request, "after", 0))
     return JSONResponse({"school": school, "entries": entries})
 
 
@@ -63,7 +55,7 @@ async def reverse_entry(request: Request) -> JSONResponse:
 async def recognitions(request: Request) -> JSONResponse:
     claims = _claims(request)
     found = await _bank(request).recognitions(claims, request.query_params.get("status"),
-                                              _int_param(request, "limit", 100), _int_param(request, "after", 0))
+                                              query_number(request, "limit", 100), query_number(request, "after", 0))
     return JSONResponse({"school": claims.school, "recognitions": found})
 
 

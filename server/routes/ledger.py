@@ -8,8 +8,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from server.auth import authenticate
-from server.errors import BadRequest
 from server.ledger.publication import LedgerPublication
+from server.routes.params import query_number
 
 __all__ = ["routes"]
 
@@ -22,14 +22,7 @@ def _publication(request: Request) -> LedgerPublication:
 
 
 def _number(request: Request, name: str, default: int | None = None) -> int:
-    text = request.query_params.get(name)
-    if text is None:
-        if default is None:
-            raise BadRequest(f"{name} is required")
-        return default
-    if not (text.isascii() and text.isdigit()) or len(text) > _DIGITS:
-        raise BadRequest(f"{name} must be a non-negative whole number")
-    return int(text)
+    return query_number(request, name, default, digits=_DIGITS)
 
 
 async def checkpoints(request: Request) -> JSONResponse:

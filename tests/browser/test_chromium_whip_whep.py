@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 from starlette.applications import Starlette
 
 from tests.conftest import Tokens
-from tests.ws.client import running_server
+from tests.web.browser import needs_chromium
 from tests.ws.helpers import bearer
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason="Debian's chromium is not installed (.ci/run installs it)")
-
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-]
+pytestmark = needs_chromium
 
 WAIT_ICE = """pc => new Promise(resolve => {
   if (pc.iceGatheringState === "complete") return resolve();
@@ -75,24 +63,6 @@ INBOUND = """async () => {
 }"""
 
 
-@pytest.fixture
-async def http_base(app: Starlette) -> AsyncIterator[str]:
-    async with running_server(app) as url:
-        yield url.replace("ws://", "http://")
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
-
 async def _page(browser: Any, http_base: str) -> Any:
     page = await browser.new_page()
     await page.goto(f"{http_base}/api/health")  # a same-origin, secure (loopback) context
@@ -113,12 +83,12 @@ async def _until(page: Any, predicate: Any, timeout_s: float = 20.0) -> dict[str
 
 
 async def test_chromium_publishes_by_whip_and_a_chromium_viewer_decodes_it_across_a_teacher_reload(
-    http_base: str, chromium: Any, client: httpx.AsyncClient, tokens: Tokens, app: Starlette
+    http_base: str, browser: Any, client: httpx.AsyncClient, tokens: Tokens, app: Starlette
 ) -> None:
     lesson = (await client.post("/api/lessons", json={"title": "Mould flow"}, headers=tokens.teacher())).json()
     teacher_token = bearer(tokens.teacher())
     viewer_token = bearer(tokens.classroom("nujiang-1", lesson=lesson["id"]))
-    teacher, viewer = await _page(chromium, http_base), await _page(chromium, http_base)
+    teacher, viewer = await _page(browser, http_base), await _page(browser, http_base)
 
     await teacher.evaluate(PUBLISH, {"url": f"{http_base}/whip/{lesson['id']}", "token": teacher_token})
     await viewer.evaluate(WATCH, {"url": f"{http_base}/whep/{lesson['id']}", "token": viewer_token})

@@ -1,30 +1,13 @@
-"""Fixtures of the page tests: the app served on a loopback port, and one headless Chromium."""
+"""Fixtures of the page tests: a lesson with the western school's classrooms (the served app and
+the browser are in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
 import httpx
 import pytest
-from starlette.applications import Starlette
 
 from tests.conftest import Tokens
-from tests.web.browser import ROOMS, WEST, chromium_browser
-from tests.ws.client import running_server
-
-
-@pytest.fixture
-async def http_base(app: Starlette) -> AsyncIterator[str]:
-    """The app (tests/conftest.py, or a module's own ``app``) served by uvicorn: its http:// base URL."""
-    async with running_server(app) as url:
-        yield url.replace("ws://", "http://")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with chromium_browser() as chromium:
-        yield chromium
+from tests.web.browser import ROOMS, WEST
 
 
 @pytest.fixture

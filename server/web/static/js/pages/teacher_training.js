@@ -3,6 +3,7 @@
 // lesson channel's training.snapshot / training.patch (docs/protocol.md "The training line").
 
 import {onLanguageChange, t, formatDuration} from "../i18n.js";
+import {LineDocument, stationName} from "../line_diagram.js";
 import {el} from "../ui.js";
 
 const ACTIONS = ["reset", "start", "hold", "unhold", "stop", "abort", "clear"];
@@ -19,24 +20,6 @@ const TOWARDS_RUNNING = {stopped: "reset", idle: "start", held: "unhold", aborte
 const TONE = {execute: "ok", suspended: "warn", held: "warn", holding: "warn", aborted: "bad", aborting: "bad",
   stopped: "idle", idle: "idle"};
 
-// --- the document: snapshot, RFC 6902 patches -----------------------------------------------
-
-function unescapePointer(part) {
-  return part.replace(/~1/g, "/").replace(/~0/g, "~");
-}
-
-export function applyOps(doc, ops) {
-  for (const op of ops) {
-    const parts = op.path.split("/").slice(1).map(unescapePointer);
-    const last = parts.pop();
-    let node = doc;
-    for (const part of parts) node = (node[part] ??= {});
-    if (op.op === "remove") delete node[last];
-    else node[last] = op.value;
-  }
-  return doc;
-}
-
 export class TrainingPanel {
   constructor(container, timeLabel, channel, {notices, classrooms}) {
     this.container = container;
@@ -44,9 +27,7 @@ export class TrainingPanel {
     this.channel = channel;
     this.notices = notices;
     this.classrooms = classrooms; // () => [subjects present]
-    this.doc = null;
-    this.revision = 0;
-    this.time = 0;
+    this.line = new LineDocument(); // the state document, its revision and line time
     this.rows = new Map();
     this.frame = 0;
     channel.addEventListener("training.snapshot", event => this.snapshot(event.detail));
@@ -58,30 +39,29 @@ export class TrainingPanel {
 
   // --- protocol ---------------------------------------------------------------------------
 
-  snapshot({state, revision, time}) {
-    this.doc = state;
-    this.revision = revision;
-    this.time = time;
+  get doc() {
+    return this.line.state;
+  }
+
+  snapshot(message) {
+    this.line.snapshot(message);
     this.rebuild();
   }
 
-  patch({from, to, time, ops}) {
-    if (!this.doc) return;
-    if (from > this.revision + 1) { this.resync(); return; }
-    if (to <= this.revision) return;
-    applyOps(this.doc, ops);
-    this.revision = to;
-    this.time = time;
-    this.schedule();
+  patch(message) {
+    const result = this.line.patch(message);
+    if (result === "gap") this.resync();
+    else if (result === "applied") this.schedule();
   }
 
+  // The server answers with the missing batches or a snapshot (no reply of its own).
   resync() {
-    if (this.doc) this.channel.request("training.resync", {revision: this.revision}).catch(() => {});
+    if (this.line.loaded) this.channel.send("training.resync", {revision: this.line.revision});
   }
 
   // Called when the lesson has no line (a welcome without training).
   clear() {
-    this.doc = null;
+    this.line.clear();
     this.rebuild();
   }
 
@@ -167,7 +147,7 @@ export class TrainingPanel {
 
   update() {
     if (!this.doc) return;
-    this.timeLabel.textContent = t("training.time", {time: formatDuration(this.time)});
+    this.timeLabel.textContent = t("training.time", {time: formatDuration(this.line.time)});
     for (const [id, station] of this.stations()) {
       const row = this.rows.get(id);
       if (row) this.updateRow(id, row, station);
@@ -240,12 +220,6 @@ export class TrainingPanel {
     const failed = (await Promise.all(sent)).filter(Boolean);
     if (!failed.length) this.notices.say("training.line_done", {count: sent.length, action: t(`training.line_${kind}`)});
   }
-}
-
-export function stationName(id) {
-  const key = `station.${id}`;
-  const name = t(key);
-  return name === key ? id : name;
 }
 
 function formatValue(value) {
