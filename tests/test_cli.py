@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +15,8 @@ from classroom.roles import Role
 from server.cli import main
 from server.secret import load_or_create_secret
 from server.tokens import TokenCodec
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def env_for(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLASSROOM_")}
-    env["CLASSROOM_DATA_DIR"] = str(data_dir)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
+from tests.support.processes import ROOT, env_for
+from tests.support.servers import free_port
 
 
 def test_token_command_prints_a_verifiable_token_last(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -58,12 +49,6 @@ def test_bad_environment_is_reported_without_a_traceback(tmp_path: Path) -> None
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 2
     assert "CLASSROOM_PORT" in done.stderr and "Traceback" not in done.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 30.0) -> httpx.Response:

@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from server.http_metrics import HttpCounts, RequestKey
 from server.loop_lag import LAG_BUCKETS, LoopLag
-from tests.media.peers import wait_for
+from tests.support.wait import wait_for
 
 
 async def item(request: Request) -> PlainTextResponse:

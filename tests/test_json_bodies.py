@@ -13,7 +13,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from tests.conftest import Tokens
+from tests.support.tokens import Tokens
 
 JSON_ROUTES = [
     ("POST", "/api/lessons"),

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tests.conftest import Tokens
+from tests.support.tokens import Tokens
 
 pytestmark = pytest.mark.asyncio
 

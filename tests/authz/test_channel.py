@@ -31,8 +31,9 @@ from server.ws.room import LessonRoom
 from tests.authz.channel import ASSIGNED, BYSTANDER, MESSAGES, ON_STAGE, SCENARIO, MessageCase, admission
 from tests.authz.principals import ANONYMOUS, PRINCIPALS, SUBJECTS, Principal
 from tests.authz.world import World, running_world
-from tests.media.peers import wait_for
-from tests.ws.client import LessonClient, running_server
+from tests.support.lesson_channel import LessonClient
+from tests.support.servers import running_server
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

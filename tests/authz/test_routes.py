@@ -19,7 +19,7 @@ from aiortc import RTCPeerConnection
 from tests.authz.principals import ANONYMOUS, PRINCIPALS, Principal
 from tests.authz.routes import CASES, Case
 from tests.authz.world import World, running_world
-from tests.media.peers import Subscriber, SyntheticAudio, SyntheticVideo, publisher_offer
+from tests.support.peers import Subscriber, SyntheticAudio, SyntheticVideo, publisher_offer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

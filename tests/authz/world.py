@@ -22,9 +22,9 @@ from starlette.applications import Starlette
 
 from server.app import create_app
 from server.settings import Settings
-from tests.conftest import Tokens
-from tests.credits.programme import Clock, Programme
-from tests.replay.helpers import recording, seed
+from tests.support.programme import Clock, Programme
+from tests.support.recordings import recording, seed
+from tests.support.tokens import Tokens
 
 __all__ = ["COURSE", "EAST_ROOM", "EAST_STUDENT", "SPARE_STUDENT", "WEST_COURSE", "WEST_ROOM", "World",
            "running_world"]

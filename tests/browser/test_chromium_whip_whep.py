@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from tests.conftest import Tokens
-from tests.web.browser import needs_chromium
-from tests.ws.helpers import bearer
+from tests.support.browser import needs_chromium
+from tests.support.lesson_channel import bearer
+from tests.support.tokens import Tokens
 
 pytestmark = needs_chromium
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.credits.programme import (  # noqa: F401  (fixtures)
+from tests.support.programme import (  # noqa: F401  (fixtures)
     EAST_STUDENT,
     WEST_2_STUDENTS,
     WEST_ROOM,

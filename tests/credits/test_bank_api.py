@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.credits.programme import (  # noqa: F401  (fixtures)
+from tests.support.programme import (  # noqa: F401  (fixtures)
     COURSE,
     EAST_ROOM,
     EAST_STUDENT,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.sql.database import IntegrityError, Tx, Unavailable
-from tests.credits.conftest import OpenDatabase
+from tests.support.databases import OpenDatabase
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -103,7 +103,7 @@ async def test_postgresql_reconnects_after_the_server_dropped_its_connections(tm
     import psycopg
 
     from server.sql.database import PostgresDatabase
-    from tests.credits.conftest import drop_schema, postgres_url
+    from tests.support.databases import drop_schema, postgres_url
 
     name = f"reconnect-{secrets.token_hex(4)}"
     db = PostgresDatabase(postgres_url(), SCHEMA, namespace=f"t_{secrets.token_hex(6)}", name=name)

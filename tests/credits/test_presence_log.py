@@ -10,7 +10,7 @@ import pytest
 from classroom.attendance import PresenceEvent, PresenceKind
 from classroom.errors import ValidationError
 from server.presence.log import PRESENCE_SCHEMA, EventKeyConflict, PresenceLog
-from tests.credits.conftest import OpenDatabase
+from tests.support.databases import OpenDatabase
 
 
 @pytest.fixture

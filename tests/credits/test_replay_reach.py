@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.credits.programme import (  # noqa: F401  (fixtures)
+from tests.support.programme import (  # noqa: F401  (fixtures)
     COURSE,
     WEST_2_STUDENTS,
     WEST_ROOM,
@@ -14,7 +14,7 @@ from tests.credits.programme import (  # noqa: F401  (fixtures)
     clock,
     programme,
 )
-from tests.replay.helpers import recording, seed
+from tests.support.recordings import recording, seed
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from starlette.applications import Starlette
 
 from server.app import create_app
 from server.settings import Settings
-from tests.conftest import Tokens
-from tests.credits.conftest import drop_schema, postgres_url
-from tests.credits.programme import WEST_STUDENTS, Clock, Programme, _set_up
 from tests.credits.test_bank_api import pending_seq, rule, taught
+from tests.support.databases import drop_schema, postgres_url
+from tests.support.programme import WEST_STUDENTS, Clock, Programme, _set_up
+from tests.support.tokens import Tokens
 
 A = WEST_STUDENTS[0]
 

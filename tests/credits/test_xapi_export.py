@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from classroom.xapi import ATTENDED, COMPLETED, iso_duration
-from tests.credits.programme import (  # noqa: F401  (fixtures)
+from tests.support.programme import (  # noqa: F401  (fixtures)
     EAST_STUDENT,
     WEST_2_STUDENTS,
     WEST_STUDENTS,

@@ -14,7 +14,7 @@ import pytest
 
 from classroom.roster import MAX_ROSTER_BYTES, MAX_ROSTER_COLUMNS, MAX_ROSTER_ROWS, Roster, parse_roster
 from server.directory import service as directory_service
-from tests.conftest import Tokens
+from tests.support.tokens import Tokens
 
 pytestmark = pytest.mark.asyncio
 

@@ -15,7 +15,7 @@ from server.directory.store import (
     student_in,
 )
 from server.sql.database import IntegrityError, Tx
-from tests.credits.conftest import OpenDatabase, open_db  # noqa: F401
+from tests.support.databases import OpenDatabase, open_db  # noqa: F401
 
 LI = Student("YN-000001", "李四", "west", "west-1")
 ANA = Student("YN-000002", "Ana", "west", "west-2")

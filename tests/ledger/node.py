@@ -19,9 +19,9 @@ from server.ledger.checkpoints import PUBLIC_KEY_FILE, CheckpointSigner
 from server.ledger.store import CREDITS_DB_FILE, LEDGER_SCHEMA, LedgerStore
 from server.settings import Settings
 from server.sql.database import Database, PostgresDatabase, SqliteDatabase
-from tests.credits.conftest import postgres_url
 from tests.ledger.conftest import earned
-from tests.uvicorn_thread import wait_started
+from tests.support.databases import postgres_url
+from tests.support.servers import wait_started
 
 __all__ = ["Node", "running_node"]
 

@@ -15,9 +15,9 @@ from server.app import create_app
 from server.ledger.checkpoints import PUBLIC_KEY_FILE, SIGNING_KEY_FILE, CheckpointSigner, CheckpointVerifier
 from server.ledger.store import LedgerStore
 from server.settings import Settings
-from tests.conftest import Tokens
 from tests.ledger.conftest import Tamper, earned
 from tests.ledger.test_tamper import rewrite_and_recompute_later_hashes
+from tests.support.tokens import Tokens
 
 
 @pytest.fixture

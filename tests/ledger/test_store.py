@@ -24,8 +24,8 @@ from server.ledger.store import (
     sign_head_in,
 )
 from server.sql.database import Database, PostgresDatabase, SqliteDatabase, Tx
-from tests.credits.conftest import postgres_url
 from tests.ledger.conftest import AT, OpenDatabase, Tamper, earned
+from tests.support.databases import postgres_url
 
 
 async def new_store(open_db: OpenDatabase, signer: CheckpointSigner | None) -> tuple[Database, LedgerStore]:

@@ -17,8 +17,8 @@ from server.ledger.checkpoints import PUBLIC_KEY_FILE, CheckpointSigner
 from server.ledger.store import CREDITS_DB_FILE, LEDGER_SCHEMA, LedgerStore
 from server.ledger.verify_cli import DATABASE_URL_ENV
 from server.sql.database import Database, PostgresDatabase, SqliteDatabase
-from tests.credits.conftest import postgres_url
 from tests.ledger.conftest import Tamper, earned
+from tests.support.databases import postgres_url
 
 
 @dataclass

@@ -28,8 +28,9 @@ from starlette.applications import Starlette
 from media import MediaEngine, Router, Transport
 from media.aiortc_adapter import InboundTap, tap_receiver
 from server.live_media import LiveMedia
-from tests.conftest import Tokens
-from tests.media.peers import publisher_offer, wait_for
+from tests.support.peers import publisher_offer
+from tests.support.tokens import Tokens
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from media import SdpError, check_description
 from media.sdp_check import MAX_SECTIONS
-from tests.conftest import Tokens
-from tests.media.peers import SyntheticAudio, SyntheticVideo, publisher_offer
+from tests.support.peers import SyntheticAudio, SyntheticVideo, publisher_offer
+from tests.support.tokens import Tokens
 
 BOUNDED = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PYTHON_TEXT = re.compile(r"[A-Za-z]*(Error|Exception)\b|NoneType|has no attribute|Traceback|not in list|"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from media.throttle import KeyframeThrottle
-from tests.media.peers import wait_for
+from tests.support.wait import wait_for
 
 TOLERANCE = 1e-3  # asyncio may run a timer up to one clock tick early
 

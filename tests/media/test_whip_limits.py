@@ -18,9 +18,10 @@ from starlette.applications import Starlette
 from server.app import create_app
 from server.live_media import LiveMedia
 from server.settings import Settings
-from tests.conftest import Tokens
-from tests.media.peers import SyntheticAudio, SyntheticVideo, publisher_offer, wait_for
 from tests.media.test_whip_whep import SDP, Peers, create_lesson, keeps_receiving, session_at
+from tests.support.peers import SyntheticAudio, SyntheticVideo, publisher_offer
+from tests.support.tokens import Tokens
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.timeout(90)
 

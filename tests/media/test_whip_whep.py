@@ -17,8 +17,9 @@ from server.app import create_app
 from server.live_media import LiveMedia, MediaSession
 from server.settings import Settings
 from server.tokens import TokenCodec
-from tests.conftest import Tokens
-from tests.media.peers import Subscriber, SyntheticAudio, SyntheticVideo, publisher_offer, wait_for
+from tests.support.peers import Subscriber, SyntheticAudio, SyntheticVideo, publisher_offer
+from tests.support.tokens import Tokens
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 

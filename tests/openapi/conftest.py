@@ -15,8 +15,8 @@ import uvicorn
 from classroom.roles import Role
 from server.app import create_app
 from server.settings import Settings
-from tests.credits.conftest import drop_schema, postgres_url
-from tests.uvicorn_thread import wait_started
+from tests.support.databases import drop_schema, postgres_url
+from tests.support.servers import wait_started
 
 
 @dataclass(frozen=True)

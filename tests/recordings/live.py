@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 
 from media import MediaEngine, Router, Transport
-from tests.media.peers import SyntheticAudio, SyntheticVideo, publisher_offer
+from tests.support.peers import SyntheticAudio, SyntheticVideo, publisher_offer
 
 __all__ = ["LiveLesson", "Publisher"]
 

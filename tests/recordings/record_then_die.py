@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from recordings import LessonRecorder
-from tests.media.peers import wait_for
 from tests.recordings.live import LiveLesson
+from tests.support.wait import wait_for
 
 
 async def main(directory: Path, seconds: float) -> None:

@@ -17,8 +17,9 @@ from aiortc import RTCSessionDescription
 
 from media import FeedTap
 from recordings import LessonRecorder
-from tests.media.peers import Subscriber, wait_for
 from tests.recordings.live import LiveLesson
+from tests.support.peers import Subscriber
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -6,21 +6,11 @@ from typing import Any
 
 import av
 import httpx
-from aiortc import RTCPeerConnection, RTCSessionDescription
 from starlette.applications import Starlette
 
-from tests.conftest import Tokens
-from tests.media.peers import SyntheticAudio, SyntheticVideo, publisher_offer, wait_for
-
-
-async def publish(client: httpx.AsyncClient, tokens: Tokens, lesson_id: str) -> RTCPeerConnection:
-    pc = RTCPeerConnection()
-    offer = await publisher_offer(pc, SyntheticAudio(), SyntheticVideo(320, 240))
-    response = await client.post(f"/whip/{lesson_id}", content=offer,
-                                 headers={**tokens.teacher(), "Content-Type": "application/sdp"})
-    assert response.status_code == 201, response.text
-    await pc.setRemoteDescription(RTCSessionDescription(sdp=response.text, type="answer"))
-    return pc
+from tests.support.tokens import Tokens
+from tests.support.wait import wait_for
+from tests.support.whip import publish
 
 
 async def test_a_live_lesson_is_recorded_without_a_button_and_replayable_with_range_after_it_ends(

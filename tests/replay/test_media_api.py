@@ -11,8 +11,8 @@ from starlette.applications import Starlette
 
 from classroom.recordings import RecordingStatus, Track
 from classroom.roles import Role
-from tests.conftest import Tokens
-from tests.replay.helpers import MEDIA_BYTES, recording, seed, write_media
+from tests.support.recordings import MEDIA_BYTES, recording, seed, write_media
+from tests.support.tokens import Tokens
 
 CAMERA = "/api/recordings/R1/media/teacher/camera"
 

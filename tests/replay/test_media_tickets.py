@@ -24,9 +24,9 @@ from server.log_redaction import REDACTED, RedactSecrets, redact, uvicorn_log_co
 from server.media_tickets import TICKET_TTL_S
 from server.secret import load_or_create_secret
 from server.tokens import TokenCodec
-from tests.conftest import Tokens
-from tests.media.peers import wait_for
-from tests.replay.helpers import recording, seed
+from tests.support.recordings import recording, seed
+from tests.support.tokens import Tokens
+from tests.support.wait import wait_for
 
 CAMERA = "/api/recordings/R1/media/teacher/camera"
 

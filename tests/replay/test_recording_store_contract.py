@@ -11,7 +11,7 @@ import pytest
 from classroom.errors import Conflict, NotFound, ValidationError
 from classroom.recordings import MAX_CHAPTERS, Chapter, RecordingStatus, Track, new_chapter
 from server.recording_store import RecordingStore, SqliteRecordingStore
-from tests.replay.helpers import STARTED_AT, recording
+from tests.support.recordings import STARTED_AT, recording
 
 
 @pytest.fixture(params=["sqlite"])

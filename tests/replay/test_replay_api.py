@@ -15,8 +15,8 @@ from server.lesson_timeline import SqliteLessonTimeline, append_lesson_event
 from server.recording_store import SqliteRecordingStore
 from server.settings import Settings
 from server.training.event_log import Event
-from tests.conftest import Tokens
-from tests.replay.helpers import DURATION_S, STARTED_AT, media_root, recording, seed
+from tests.support.recordings import DURATION_S, STARTED_AT, media_root, recording, seed
+from tests.support.tokens import Tokens
 
 # (who, role, subject, school, lesson scope) -> may replay recording R1 of lesson L1 (school east, teacher alice)
 MATRIX = [

@@ -17,8 +17,9 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from classroom.roles import Role
 from server.secret import load_or_create_secret
 from server.tokens import TokenCodec
-from tests.media.peers import SyntheticAudio, SyntheticVideo, publisher_offer
-from tests.test_cli import ROOT, env_for, free_port
+from tests.support.peers import SyntheticAudio, SyntheticVideo, publisher_offer
+from tests.support.processes import ROOT, env_for
+from tests.support.servers import free_port
 
 RECORD_S = 3.0
 

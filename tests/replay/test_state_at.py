@@ -21,10 +21,10 @@ from classroom.training.patches import apply_patch
 from server.lesson_timeline import SqliteLessonTimeline
 from server.training.event_log import Event, SqliteEventLog
 from server.training.owner import LineOwner
-from tests.conftest import Tokens
-from tests.media.peers import wait_for
-from tests.replay.helpers import DURATION_S, STARTED_AT, seed
-from tests.training.line_fixtures import small_line
+from tests.support.lines import small_line
+from tests.support.recordings import DURATION_S, STARTED_AT, seed
+from tests.support.tokens import Tokens
+from tests.support.wait import wait_for
 
 TEACHER = Actor("east", Role.TEACHER, "alice")
 

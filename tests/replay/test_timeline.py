@@ -11,8 +11,8 @@ from starlette.applications import Starlette
 from classroom.errors import ValidationError
 from server.lesson_timeline import append_lesson_event, lesson_event
 from server.training.event_log import Event
-from tests.conftest import Tokens
-from tests.replay.helpers import DURATION_S, STARTED_AT, seed
+from tests.support.recordings import DURATION_S, STARTED_AT, seed
+from tests.support.tokens import Tokens
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from classroom.roles import Role
 from classroom.training.commands import Actor, parse_command
 from server.training.event_log import SqliteEventLog
 from server.training.owner import FLUSH_BURST, FLUSH_RATE, LineOwner
-from tests.media.peers import wait_for
-from tests.training.client_document import ClientDocument
-from tests.training.line_fixtures import small_line
+from tests.support.client_document import ClientDocument
+from tests.support.lines import small_line
+from tests.support.wait import wait_for
 
 TEACHER = Actor("east", Role.TEACHER, "alice")
 CLASSROOM = Actor("east", Role.CLASSROOM, "nujiang-1")

@@ -14,7 +14,7 @@ from classroom.errors import NotFound
 from classroom.training.packml import Action, Status
 from classroom.training.scenario import ScenarioError, parse_scenario
 from classroom.training.scenarios import BUILTIN, builtin_scenario_path
-from tests.training.line_fixtures import SMALL_LINE
+from tests.support.lines import SMALL_LINE
 from tests.training.line_helpers import LINE, STATIONS, shipped_line
 
 ROOT = Path(__file__).resolve().parents[2]

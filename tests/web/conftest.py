@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import Tokens
-from tests.web.browser import ROOMS, WEST
+from tests.support.browser import ROOMS, WEST
+from tests.support.tokens import Tokens
 
 
 @pytest.fixture

@@ -17,10 +17,10 @@ from starlette.applications import Starlette
 from classroom.roles import Role
 from server.app import create_app
 from server.settings import Settings
-from tests.conftest import Tokens
-from tests.credits.programme import Clock, Programme
+from tests.support.browser import console_errors, needs_chromium, screenshot
+from tests.support.programme import Clock, Programme
+from tests.support.tokens import Tokens
 from tests.web.accessibility import serious_violations
-from tests.web.browser import console_errors, needs_chromium, screenshot
 
 pytestmark = needs_chromium
 

@@ -12,11 +12,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tests.conftest import Tokens
+from tests.support.browser import ROOMS, WEST, console_errors, needs_chromium, screenshot
+from tests.support.lesson_channel import LessonClient, bearer
+from tests.support.tokens import Tokens
 from tests.web.accessibility import serious_violations
-from tests.web.browser import ROOMS, WEST, console_errors, needs_chromium, screenshot
-from tests.ws.client import LessonClient
-from tests.ws.helpers import bearer
 
 pytestmark = [needs_chromium, pytest.mark.timeout(120)]
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.browser import console_errors, needs_chromium, screenshot
 from tests.web.accessibility import serious_violations
-from tests.web.browser import console_errors, needs_chromium, screenshot
 
 pytestmark = needs_chromium
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
-from tests.conftest import Tokens
-from tests.web.browser import ROOMS, needs_chromium
+from tests.support.browser import ROOMS, needs_chromium
+from tests.support.lesson_channel import bearer
+from tests.support.tokens import Tokens
 from tests.web.test_classroom_page import open_screen, receives_teacher, until
 from tests.web.test_teacher_page import VIDEO_FRAMES, go_live, teacher_page
-from tests.ws.helpers import bearer
 
 pytestmark = [needs_chromium, pytest.mark.timeout(90)]
 

@@ -14,12 +14,12 @@ from classroom.roles import Role
 from classroom.training.state import initial_state
 from server.lesson_timeline import append_lesson_event
 from server.training.event_log import Event
-from tests.conftest import Tokens
-from tests.media.peers import wait_for
-from tests.replay.test_lesson_is_recorded import publish
-from tests.training.line_fixtures import small_line
+from tests.support.browser import console_errors, needs_chromium, screenshot
+from tests.support.lines import small_line
+from tests.support.tokens import Tokens
+from tests.support.wait import wait_for
+from tests.support.whip import publish
 from tests.web.accessibility import serious_violations
-from tests.web.browser import console_errors, needs_chromium, screenshot
 
 pytestmark = [needs_chromium, pytest.mark.timeout(180)]
 

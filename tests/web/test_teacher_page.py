@@ -1,5 +1,5 @@
 """The teacher console in a real Chromium (fake camera and microphone) against a real server, with
-Python classrooms (tests/ws/client.py and aiortc peers) on the other end of the lesson channel."""
+Python classrooms (tests/support/lesson_channel.py and aiortc peers) on the other end of the lesson channel."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ import pytest
 from aiortc import RTCPeerConnection
 from starlette.applications import Starlette
 
-from tests.conftest import Tokens
-from tests.media.peers import Subscriber, wait_for
+from tests.support.browser import console_errors, needs_chromium, screenshot
+from tests.support.lesson_channel import LessonClient, answer_offers, bearer, publish
+from tests.support.peers import Subscriber
+from tests.support.servers import running_server
+from tests.support.tokens import Tokens
+from tests.support.wait import wait_for
 from tests.web.accessibility import serious_violations
-from tests.web.browser import console_errors, needs_chromium, screenshot
-from tests.ws.client import LessonClient, running_server
-from tests.ws.helpers import answer_offers, bearer, publish
 
 pytestmark = [needs_chromium, pytest.mark.timeout(120)]
 

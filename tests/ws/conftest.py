@@ -8,8 +8,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tests.conftest import Tokens
-from tests.ws.client import running_server
+from tests.support.servers import running_server
+from tests.support.tokens import Tokens
 
 
 @pytest.fixture

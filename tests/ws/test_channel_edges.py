@@ -27,10 +27,10 @@ from server.secret import load_or_create_secret
 from server.settings import Settings
 from server.tokens import TokenCodec
 from server.ws import endpoint
-from tests.conftest import Tokens
-from tests.media.peers import Subscriber, wait_for
-from tests.ws.client import LessonClient
-from tests.ws.helpers import answer_offers, bearer, publish
+from tests.support.lesson_channel import LessonClient, answer_offers, bearer, publish
+from tests.support.peers import Subscriber
+from tests.support.tokens import Tokens
+from tests.support.wait import wait_for
 
 AV = {"0": "camera", "1": "mic"}
 TEACHER_FEEDS = ["teacher/camera", "teacher/mic"]

@@ -15,10 +15,10 @@ from starlette.applications import Starlette
 
 from media import Router
 from server.settings import Settings
-from tests.conftest import Tokens
-from tests.media.peers import Subscriber, SyntheticAudio, SyntheticVideo, publisher_offer, wait_for
-from tests.ws.client import LessonClient
-from tests.ws.helpers import bearer, publish
+from tests.support.lesson_channel import LessonClient, bearer, publish
+from tests.support.peers import Subscriber, SyntheticAudio, SyntheticVideo, publisher_offer
+from tests.support.tokens import Tokens
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import httpx
 from starlette.applications import Starlette
 
-from tests.conftest import Tokens
-from tests.media.peers import wait_for
-from tests.ws.client import LessonClient
-from tests.ws.helpers import bearer
+from tests.support.lesson_channel import LessonClient, bearer
+from tests.support.tokens import Tokens
+from tests.support.wait import wait_for
 
 
 async def kinds_of(client: httpx.AsyncClient, tokens: Tokens, lesson_id: str) -> list[tuple[str, str, str]]:

@@ -7,9 +7,8 @@ from starlette.applications import Starlette
 from starlette.websockets import WebSocketDisconnect
 
 from classroom.roles import Role
-from tests.conftest import Tokens
-from tests.ws.client import LessonClient
-from tests.ws.helpers import bearer
+from tests.support.lesson_channel import LessonClient, bearer
+from tests.support.tokens import Tokens
 
 
 async def test_a_participant_that_hung_up_does_not_keep_the_others_from_hearing_the_lesson_ended(

@@ -6,10 +6,9 @@ import httpx
 from aiortc import RTCPeerConnection
 from starlette.applications import Starlette
 
-from tests.conftest import Tokens
-from tests.media.peers import wait_for
-from tests.ws.client import LessonClient
-from tests.ws.helpers import bearer, publish
+from tests.support.lesson_channel import LessonClient, bearer, publish
+from tests.support.tokens import Tokens
+from tests.support.wait import wait_for
 
 
 async def test_joins_chat_stage_and_markers_are_on_the_recording_timeline_and_markers_are_chapters(

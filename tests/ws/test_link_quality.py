@@ -7,10 +7,9 @@ from typing import Any
 from aiortc import RTCPeerConnection
 
 from server.ws.quality import Counters, link_quality
-from tests.conftest import Tokens
-from tests.media.peers import Subscriber
-from tests.ws.client import LessonClient
-from tests.ws.helpers import answer_offers, bearer, publish
+from tests.support.lesson_channel import LessonClient, answer_offers, bearer, publish
+from tests.support.peers import Subscriber
+from tests.support.tokens import Tokens
 
 
 def _row(message: dict[str, Any], subject: str) -> dict[str, Any] | None:

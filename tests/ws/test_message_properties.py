@@ -15,9 +15,8 @@ from pydantic import BaseModel
 
 from server.wire_json import MAX_DEPTH, MAX_INT, JsonRejected, dumps, loads
 from server.ws.messages import MODELS, TYPES, BadMessage, parse_message
-from tests.conftest import Tokens
-from tests.ws.client import LessonClient
-from tests.ws.helpers import bearer
+from tests.support.lesson_channel import LessonClient, bearer
+from tests.support.tokens import Tokens
 
 BOUNDED = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 LIMIT = 65536

@@ -10,10 +10,10 @@ from aiortc import RTCPeerConnection
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 
-from tests.conftest import Tokens
-from tests.media.peers import Subscriber, wait_for
-from tests.ws.client import LessonClient
-from tests.ws.helpers import answer_offers, bearer, publish
+from tests.support.lesson_channel import LessonClient, answer_offers, bearer, publish
+from tests.support.peers import Subscriber
+from tests.support.tokens import Tokens
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 

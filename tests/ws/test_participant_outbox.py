@@ -13,7 +13,7 @@ from classroom.principal import Principal
 from classroom.roles import Role
 from media import Router
 from server.ws.participant import OUTBOX, Participant
-from tests.media.peers import wait_for
+from tests.support.wait import wait_for
 
 
 class StuckSocket:

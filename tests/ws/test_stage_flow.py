@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiortc import RTCPeerConnection
 from starlette.applications import Starlette
 
-from tests.conftest import Tokens
-from tests.media.peers import Subscriber, SyntheticVideo, publisher_offer, wait_for
-from tests.ws.client import LessonClient
-from tests.ws.helpers import answer_offers, bearer, publish
+from tests.support.lesson_channel import LessonClient, answer_offers, bearer, publish
+from tests.support.peers import Subscriber, SyntheticVideo, publisher_offer
+from tests.support.tokens import Tokens
+from tests.support.wait import wait_for
 
 
 async def test_classroom_on_stage_is_seen_and_heard_by_teacher_and_other_classrooms(

@@ -9,8 +9,8 @@ import pytest
 import websockets
 from websockets.typing import Subprotocol
 
-from tests.conftest import Tokens
-from tests.ws.helpers import bearer
+from tests.support.lesson_channel import bearer
+from tests.support.tokens import Tokens
 
 
 async def test_a_token_offered_as_a_subprotocol_is_admitted_and_classroom_v1_is_selected(

@@ -9,10 +9,9 @@ from typing import Any
 from starlette.applications import Starlette
 
 from classroom.training.scenarios import builtin_scenario_path
-from tests.conftest import Tokens
-from tests.training.client_document import ClientDocument
-from tests.ws.client import LessonClient
-from tests.ws.helpers import bearer
+from tests.support.client_document import ClientDocument
+from tests.support.lesson_channel import LessonClient, bearer
+from tests.support.tokens import Tokens
 
 SCENARIO = "mould_machining_line"
 

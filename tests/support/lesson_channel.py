@@ -1,42 +1,20 @@
-"""A lesson-channel client for tests: a real WebSocket to a real uvicorn server."""
+"""A lesson-channel client for tests (a real WebSocket to a real uvicorn server), tokens as query strings,
+and the channel's publish and subscribe steps with real aiortc peers."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import uvicorn
 import websockets
-from starlette.applications import Starlette
+from aiortc import RTCPeerConnection, RTCSessionDescription
 
-__all__ = ["LessonClient", "running_server"]
+from tests.support.peers import Subscriber, SyntheticAudio, SyntheticVideo, publisher_offer
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@asynccontextmanager
-async def running_server(app: Starlette) -> AsyncIterator[str]:
-    """Serve ``app`` with uvicorn on a free loopback port; yields the ws:// base URL."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    task = asyncio.ensure_future(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    try:
-        yield f"ws://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+__all__ = ["LessonClient", "answer_offers", "bearer", "publish"]
 
 
 class LessonClient:
@@ -92,3 +70,29 @@ class LessonClient:
                     if seen.get("id") == request_id:
                         return self.seen.pop(index)
                 self.seen.append(json.loads(await self.ws.recv()))
+
+
+def bearer(headers: dict[str, str]) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+async def publish(client: LessonClient, feeds: dict[str, str], restart: bool = False) -> RTCPeerConnection:
+    """A new aiortc publisher sending synthetic media into ``feeds`` ({mid: feed name})."""
+    pc = RTCPeerConnection()
+    tracks = [SyntheticVideo() if name != "mic" else SyntheticAudio() for name in feeds.values()]
+    sdp = await publisher_offer(pc, *tracks)
+    message: dict[str, object] = {"type": "publish.offer", "sdp": sdp, "feeds": feeds}
+    if restart:
+        message["restart"] = True
+    reply = await client.request(message)
+    assert reply["type"] == "publish.answer", reply
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
+    return pc
+
+
+async def answer_offers(client: LessonClient, viewer: Subscriber) -> dict[str, str]:
+    """Answer the next ``subscribe.offer`` with ``viewer``; returns its tracks {mid: feed}."""
+    offer = await client.expect("subscribe.offer")
+    reply = await client.request({"type": "subscribe.answer", "sdp": await viewer.answer(offer["sdp"])})
+    assert reply["type"] == "ack", reply
+    return dict(offer["tracks"])

@@ -18,8 +18,8 @@ from starlette.applications import Starlette
 from classroom.roles import Role
 from server.app import create_app
 from server.settings import Settings
-from tests.conftest import Tokens
-from tests.credits.conftest import drop_schema, postgres_url
+from tests.support.databases import drop_schema, postgres_url
+from tests.support.tokens import Tokens
 
 T0 = 1_800_000_000.0
 COURSE = "mould-101"

@@ -14,16 +14,7 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
-__all__ = ["Subscriber", "SyntheticAudio", "SyntheticVideo", "publisher_offer", "wait_for"]
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.02) -> None:
-    """Wait until ``predicate()`` is true, failing after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(interval)
+__all__ = ["Subscriber", "SyntheticAudio", "SyntheticVideo", "publisher_offer"]
 
 
 class SyntheticVideo(MediaStreamTrack):
