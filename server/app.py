@@ -1,10 +1,12 @@
 """The app factory: the composition root of the HTTP server.
 
 To add a feature:
-- routes: append its module's ``routes`` list to ``ROUTE_LISTS``;
+- routes: append its module's ``routes`` list to ``ROUTE_LISTS``; a route takes the caller and
+  the components from ``server.routes.context`` (``principal(request)``, ``components(request)``);
 - a component with a lifetime (media engine, bus, another store): build it in ``_components``,
-  add it as a field of ``Components`` (it is then published on ``app.state`` under that field
-  name), and open/close it in ``_lifespan`` (closed in reverse order of opening).
+  add it as a field of ``Components`` (``server.components``; routes then reach it as
+  ``components(request).<field>``), and open/close it in ``_lifespan`` (closed in reverse order
+  of opening).
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -27,6 +28,7 @@ from media import MediaConfig, MediaEngine
 from server import metrics as metrics_routes
 from server.attendance.service import Attendance
 from server.attendance.store import ATTENDANCE_SCHEMA
+from server.components import Components
 from server.credits.bank import CreditBank
 from server.credits.directory_port import DirectoryPort
 from server.credits.replay_reach import ReplayReach
@@ -39,7 +41,6 @@ from server.ledger.checkpoints import CheckpointSigner
 from server.ledger.publication import LedgerPublication
 from server.ledger.store import CREDITS_DB_FILE, LEDGER_SCHEMA
 from server.ledger.trust import TrustedHead
-from server.lesson_store import LessonStore
 from server.lesson_timeline import SqliteLessonTimeline
 from server.lessons_service import Lessons
 from server.live_media import LiveMedia
@@ -50,7 +51,7 @@ from server.openapi import document as openapi_routes
 from server.presence.connections import ClassroomConnections
 from server.presence.log import PRESENCE_SCHEMA, PresenceLog
 from server.presence.service import Presence
-from server.recording_store import RecordingStore, SqliteRecordingStore
+from server.recording_store import SqliteRecordingStore
 from server.replay_service import Replay
 from server.routes import attendance as attendance_routes
 from server.routes import credits as credits_routes
@@ -63,7 +64,7 @@ from server.routes import whip as whip_routes
 from server.secret import load_or_create_secret
 from server.session_slots import SessionLimits
 from server.settings import Settings
-from server.sql.database import Database, open_database
+from server.sql.database import open_database
 from server.sqlite_lessons import SqliteLessonStore
 from server.tokens import TokenCodec
 from server.training.event_log import SqliteEventLog
@@ -88,35 +89,6 @@ ROUTE_LISTS: tuple[Sequence[BaseRoute], ...] = (
     presence_routes.routes, attendance_routes.routes, credits_routes.routes, ledger_routes.routes,
     metrics_routes.routes, openapi_routes.routes)
 """Every route list served by the app, in matching order."""
-
-
-@dataclass(frozen=True)
-class Components:
-    """Everything the routes need; each field is published as ``app.state.<field>``."""
-
-    settings: Settings
-    tokens: TokenCodec
-    store: LessonStore
-    lessons: Lessons
-    live_media: LiveMedia
-    rooms: Rooms
-    training_log: SqliteEventLog
-    recordings: RecordingStore
-    lesson_timeline: SqliteLessonTimeline
-    replay: Replay
-    live_recordings: LiveRecordings
-    credits_db: Database
-    directory: Directory
-    presence_log: PresenceLog
-    connections: ClassroomConnections
-    presence: Presence
-    attendance: Attendance
-    bank: CreditBank
-    trusted_head: TrustedHead
-    ledger_publication: LedgerPublication
-    loop_lag: LoopLag
-    http_requests: Counter[RequestKey]
-    metrics: NodeSources
 
 
 def _components(settings: Settings, clock: Callable[[], float]) -> Components:

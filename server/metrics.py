@@ -65,9 +65,10 @@ from starlette.routing import BaseRoute, Route
 from classroom.access import is_node_reader
 from classroom.roles import Role
 from media import RelayStats
-from server.auth import authenticate, require
+from server.auth import require
 from server.loop_lag import LAG_BUCKETS
 from server.node_snapshot import NodeSnapshot, NodeSources
+from server.routes.context import components, principal
 
 __all__ = ["LOSS_BUCKETS", "NodeCollector", "exposition", "routes"]
 
@@ -192,9 +193,9 @@ def exposition(snapshot: NodeSnapshot) -> bytes:
 
 
 async def metrics(request: Request) -> Response:
-    claims = authenticate(request, request.app.state.tokens)
+    claims = principal(request)
     require(is_node_reader(claims), "metrics are read with an admin token not scoped to one lesson")
-    sources: NodeSources = request.app.state.metrics
+    sources: NodeSources = components(request).metrics
     return Response(exposition(await sources.snapshot()), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -6,40 +6,29 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from classroom.access import Claims
 from classroom.xapi import statements
 from server.attendance.exports import attendance_csv
-from server.attendance.service import Attendance
-from server.auth import authenticate
 from server.http_body import read_json_object
 from server.lessons_service import Lessons
+from server.routes.context import components, principal
 
 __all__ = ["routes"]
 
 
-def _attendance(request: Request) -> Attendance:
-    attendance: Attendance = request.app.state.attendance
-    return attendance
-
-
-def _claims(request: Request) -> Claims:
-    return authenticate(request, request.app.state.tokens)
-
-
 async def lesson_attendance(request: Request) -> JSONResponse:
-    view = await _attendance(request).for_lesson(_claims(request), request.path_params["lesson_id"])
+    view = await components(request).attendance.for_lesson(principal(request), request.path_params["lesson_id"])
     return JSONResponse(view.to_json())
 
 
 async def lesson_attendance_csv(request: Request) -> Response:
-    view = await _attendance(request).for_lesson(_claims(request), request.path_params["lesson_id"])
+    view = await components(request).attendance.for_lesson(principal(request), request.path_params["lesson_id"])
     filename = f"attendance-{view.lesson.id}.csv"
     return Response(attendance_csv(view), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 async def lesson_attendance_xapi(request: Request) -> JSONResponse:
-    view = await _attendance(request).for_lesson(_claims(request), request.path_params["lesson_id"])
+    view = await components(request).attendance.for_lesson(principal(request), request.path_params["lesson_id"])
     base = str(request.base_url).rstrip("/")
     return JSONResponse(statements(view.lesson, view.attendance, view.schools, base),
                         headers={"X-Experience-API-Version": "1.0.3"})
@@ -47,30 +36,30 @@ async def lesson_attendance_xapi(request: Request) -> JSONResponse:
 
 async def student_attendance(request: Request) -> JSONResponse:
     code = request.path_params["code"]
-    lessons: Lessons = request.app.state.lessons
-    claims = _claims(request)
-    rows = await _attendance(request).for_student(claims, code, await lessons.all_started())
+    lessons: Lessons = components(request).lessons
+    claims = principal(request)
+    rows = await components(request).attendance.for_student(claims, code, await lessons.all_started())
     return JSONResponse({"student": code.upper(), "lessons": rows})
 
 
 async def add_override(request: Request) -> JSONResponse:
-    claims = _claims(request)
+    claims = principal(request)
     body = await read_json_object(request)
     key = request.headers.get("idempotency-key")
-    record, created = await _attendance(request).override(claims, request.path_params["lesson_id"], body, key)
+    record, created = await components(request).attendance.override(claims, request.path_params["lesson_id"], body, key)
     return JSONResponse(record.to_json(), status_code=201 if created else 200)
 
 
 async def add_excuse(request: Request) -> JSONResponse:
-    claims = _claims(request)
+    claims = principal(request)
     body = await read_json_object(request)
     key = request.headers.get("idempotency-key")
-    record, created = await _attendance(request).excuse(claims, request.path_params["lesson_id"], body, key)
+    record, created = await components(request).attendance.excuse(claims, request.path_params["lesson_id"], body, key)
     return JSONResponse(record.to_json(), status_code=201 if created else 200)
 
 
 async def corrections(request: Request) -> JSONResponse:
-    found = await _attendance(request).corrections(_claims(request), request.path_params["lesson_id"])
+    found = await components(request).attendance.corrections(principal(request), request.path_params["lesson_id"])
     return JSONResponse(found)
 
 

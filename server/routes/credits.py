@@ -6,23 +6,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from classroom.access import Claims
-from server.auth import authenticate
-from server.credits.bank import CreditBank
 from server.errors import BadRequest, NotFoundError
 from server.http_body import read_json_object
+from server.routes.context import components, principal
 from server.routes.params import query_number
 
 __all__ = ["routes"]
-
-
-def _bank(request: Request) -> CreditBank:
-    bank: CreditBank = request.app.state.bank
-    return bank
-
-
-def _claims(request: Request) -> Claims:
-    return authenticate(request, request.app.state.tokens)
 
 
 def _seq(request: Request, name: str) -> int:
@@ -33,61 +22,63 @@ def _seq(request: Request, name: str) -> int:
 
 
 async def student_credits(request: Request) -> JSONResponse:
-    return JSONResponse(await _bank(request).account(_claims(request), request.path_params["code"]))
+    return JSONResponse(await components(request).bank.account(principal(request), request.path_params["code"]))
 
 
 async def school_entries(request: Request) -> JSONResponse:
-    claims = _claims(request)
+    claims = principal(request)
     school = request.query_params.get("school", claims.school)
-    entries = await _bank(request).school_entries(claims, school, query_number(request, "limit", 100),
-                                                  query_number(request, "after", 0))
+    bank = components(request).bank
+    entries = await bank.school_entries(claims, school, query_number(request, "limit", 100),
+                                        query_number(request, "after", 0))
     return JSONResponse({"school": school, "entries": entries})
 
 
 async def reverse_entry(request: Request) -> JSONResponse:
-    claims = _claims(request)
+    claims = principal(request)
     body = await read_json_object(request)
-    entries, created = await _bank(request).reverse(claims, _seq(request, "seq"), body)
+    entries, created = await components(request).bank.reverse(claims, _seq(request, "seq"), body)
     return JSONResponse({"entries": [e.to_json() for e in entries], "result": "created" if created else "exists"},
                         status_code=201 if created else 200)
 
 
 async def recognitions(request: Request) -> JSONResponse:
-    claims = _claims(request)
-    found = await _bank(request).recognitions(claims, request.query_params.get("status"),
-                                              query_number(request, "limit", 100), query_number(request, "after", 0))
+    claims = principal(request)
+    bank = components(request).bank
+    found = await bank.recognitions(claims, request.query_params.get("status"),
+                                    query_number(request, "limit", 100), query_number(request, "after", 0))
     return JSONResponse({"school": claims.school, "recognitions": found})
 
 
 async def decide(request: Request) -> JSONResponse:
-    claims = _claims(request)
+    claims = principal(request)
     body = await read_json_object(request)
     action = request.path_params["action"]
     if action not in ("post", "void"):
         raise NotFoundError("a recognition is decided by POST .../post or .../void")
-    entries, created = await _bank(request).decide(claims, _seq(request, "seq"), action, body)
+    entries, created = await components(request).bank.decide(claims, _seq(request, "seq"), action, body)
     return JSONResponse({"entries": [e.to_json() for e in entries], "result": "created" if created else "exists"},
                         status_code=201 if created else 200)
 
 
 async def put_rule(request: Request) -> JSONResponse:
-    claims = _claims(request)
-    rule = await _bank(request).put_rule(claims, await read_json_object(request))
+    claims = principal(request)
+    rule = await components(request).bank.put_rule(claims, await read_json_object(request))
     return JSONResponse(rule.to_json(), status_code=201)
 
 
 async def list_rules(request: Request) -> JSONResponse:
-    rules = await _bank(request).rules(_claims(request))
+    rules = await components(request).bank.rules(principal(request))
     return JSONResponse({"rules": [rule.to_json() for rule in rules]})
 
 
 async def checkpoint(request: Request) -> JSONResponse:
-    _claims(request)
-    return JSONResponse(await _bank(request).checkpoint())
+    principal(request)
+    return JSONResponse(await components(request).bank.checkpoint())
 
 
 async def repost(request: Request) -> JSONResponse:
-    return JSONResponse(await _bank(request).repost(_claims(request), request.path_params["lesson_id"]))
+    return JSONResponse(await components(request).bank.repost(principal(request), request.path_params["lesson_id"]))
 
 
 routes: list[BaseRoute] = [

@@ -1,6 +1,6 @@
 """Directory API: schools, classrooms, students, courses, enrolments, CSV roster import.
 
-Thin: authenticate, read the bounded body, call ``app.state.directory``, render. The rules are in
+Thin: authenticate, read the bounded body, call the app's ``directory``, render. The rules are in
 ``server.directory.service``; the wire format is in ``docs/credits-api.md`` (Directory).
 """
 
@@ -15,10 +15,10 @@ from starlette.routing import BaseRoute, Route
 from classroom.access import Claims
 from classroom.roles import Role
 from classroom.roster import MAX_ROSTER_BYTES, RosterTooLarge
-from server.auth import authenticate, require
-from server.directory.service import Directory
+from server.auth import require
 from server.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from server.http_body import read_body, read_json_object
+from server.routes.context import components, principal
 
 __all__ = ["MAX_ENROL_BODY_BYTES", "routes"]
 
@@ -27,17 +27,8 @@ _TRUE = frozenset({"1", "true", "yes"})
 _FALSE = frozenset({"", "0", "false", "no"})
 
 
-def _directory(request: Request) -> Directory:
-    directory: Directory = request.app.state.directory
-    return directory
-
-
-def _claims(request: Request) -> Claims:
-    return authenticate(request, request.app.state.tokens)
-
-
 def _admin(request: Request, action: str) -> Claims:
-    claims = _claims(request)
+    claims = principal(request)
     require(claims.role is Role.ADMIN, f"only admins {action}")
     return claims
 
@@ -49,7 +40,7 @@ def _created(request: Request, body: dict[str, Any], route: str, **params: str) 
 
 async def put_school(request: Request) -> JSONResponse:
     claims = _admin(request, "register schools")
-    school, created = await _directory(request).put_school(
+    school, created = await components(request).directory.put_school(
         claims, request.path_params["school_id"], await read_json_object(request)
     )
     if created:
@@ -58,82 +49,82 @@ async def put_school(request: Request) -> JSONResponse:
 
 
 async def list_schools(request: Request) -> JSONResponse:
-    found = await _directory(request).schools(_claims(request))
+    found = await components(request).directory.schools(principal(request))
     return JSONResponse({"schools": [school.to_json() for school in found]})
 
 
 async def get_school(request: Request) -> JSONResponse:
-    school = await _directory(request).school(_claims(request), request.path_params["school_id"])
+    school = await components(request).directory.school(principal(request), request.path_params["school_id"])
     return JSONResponse(school.to_json())
 
 
 async def add_classroom(request: Request) -> JSONResponse:
     claims = _admin(request, "add classrooms")
-    classroom = await _directory(request).add_classroom(claims, await read_json_object(request))
+    classroom = await components(request).directory.add_classroom(claims, await read_json_object(request))
     return JSONResponse(classroom.to_json(), status_code=201)
 
 
 async def list_classrooms(request: Request) -> JSONResponse:
-    found = await _directory(request).classrooms(_claims(request), request.query_params.get("school"))
+    found = await components(request).directory.classrooms(principal(request), request.query_params.get("school"))
     return JSONResponse({"classrooms": [classroom.to_json() for classroom in found]})
 
 
 async def add_student(request: Request) -> JSONResponse:
     claims = _admin(request, "register students")
-    student = await _directory(request).add_student(claims, await read_json_object(request))
+    student = await components(request).directory.add_student(claims, await read_json_object(request))
     return _created(request, student.to_json(), "get_student", code=student.code)
 
 
 async def list_students(request: Request) -> JSONResponse:
-    query = request.query_params
-    found = await _directory(request).students(_claims(request), query.get("school"), query.get("classroom"))
+    query, directory = request.query_params, components(request).directory
+    found = await directory.students(principal(request), query.get("school"), query.get("classroom"))
     return JSONResponse({"students": [student.to_json() for student in found]})
 
 
 async def get_student(request: Request) -> JSONResponse:
-    student = await _directory(request).student(_claims(request), request.path_params["code"])
+    student = await components(request).directory.student(principal(request), request.path_params["code"])
     return JSONResponse(student.to_json())
 
 
 async def patch_student(request: Request) -> JSONResponse:
     claims = _admin(request, "edit students")
     body = await read_json_object(request)
-    student = await _directory(request).update_student(claims, request.path_params["code"], body)
+    student = await components(request).directory.update_student(claims, request.path_params["code"], body)
     return JSONResponse(student.to_json())
 
 
 async def add_course(request: Request) -> JSONResponse:
     claims = _admin(request, "add courses")
-    course = await _directory(request).add_course(claims, await read_json_object(request))
+    course = await components(request).directory.add_course(claims, await read_json_object(request))
     return _created(request, course.to_json(), "get_course", course_id=course.id)
 
 
 async def list_courses(request: Request) -> JSONResponse:
-    found = await _directory(request).courses(_claims(request), request.query_params.get("school"))
+    found = await components(request).directory.courses(principal(request), request.query_params.get("school"))
     return JSONResponse({"courses": [course.to_json() for course in found]})
 
 
 async def get_course(request: Request) -> JSONResponse:
-    course = await _directory(request).course(_claims(request), request.path_params["course_id"])
+    course = await components(request).directory.course(principal(request), request.path_params["course_id"])
     return JSONResponse(course.to_json())
 
 
 async def enrol(request: Request) -> JSONResponse:
     claims = _admin(request, "enrol students")
     body = await read_json_object(request, MAX_ENROL_BODY_BYTES)
-    enrolled = await _directory(request).enrol(claims, request.path_params["course_id"], body)
+    enrolled = await components(request).directory.enrol(claims, request.path_params["course_id"], body)
     return JSONResponse(enrolled.to_json())
 
 
 async def list_enrolments(request: Request) -> JSONResponse:
     course_id = request.path_params["course_id"]
-    found = await _directory(request).enrolments(_claims(request), course_id)
+    found = await components(request).directory.enrolments(principal(request), course_id)
     return JSONResponse({"course": course_id, "students": [student.to_json() for student in found]})
 
 
 async def unenrol(request: Request) -> Response:
     claims = _admin(request, "unenrol students")
-    await _directory(request).unenrol(claims, request.path_params["course_id"], request.path_params["code"])
+    await components(request).directory.unenrol(claims, request.path_params["course_id"], request.path_params["code"])
     return Response(status_code=204)
 
 
@@ -157,7 +148,7 @@ async def import_roster(request: Request) -> JSONResponse:
     _check_csv(request)
     data = await read_body(request, MAX_ROSTER_BYTES)
     try:
-        report = await _directory(request).import_roster(claims, data, dry_run=dry_run)
+        report = await components(request).directory.import_roster(claims, data, dry_run=dry_run)
     except RosterTooLarge as exc:
         raise PayloadTooLarge(exc.message) from None
     return JSONResponse(report.to_json())

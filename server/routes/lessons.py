@@ -6,21 +6,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from classroom.access import Claims, can_manage_lessons
-from server.auth import authenticate, require
+from classroom.access import can_manage_lessons
+from server.auth import require
 from server.http_body import read_json_object
-from server.lessons_service import Lessons
+from server.routes.context import components, principal
 
 __all__ = ["routes"]
-
-
-def _lessons(request: Request) -> Lessons:
-    lessons: Lessons = request.app.state.lessons
-    return lessons
-
-
-def _claims(request: Request) -> Claims:
-    return authenticate(request, request.app.state.tokens)
 
 
 async def health(request: Request) -> JSONResponse:
@@ -28,28 +19,28 @@ async def health(request: Request) -> JSONResponse:
 
 
 async def create_lesson(request: Request) -> JSONResponse:
-    claims = _claims(request)
+    claims = principal(request)
     require(can_manage_lessons(claims), "only teachers and admins create lessons")
     body = await read_json_object(request)
-    lesson = await _lessons(request).create(claims, body)
+    lesson = await components(request).lessons.create(claims, body)
     location = str(request.url_for("get_lesson", lesson_id=lesson.id).path)
     return JSONResponse(lesson.to_json(), status_code=201, headers={"Location": location})
 
 
 async def list_lessons(request: Request) -> JSONResponse:
-    found = await _lessons(request).list(_claims(request))
+    found = await components(request).lessons.list(principal(request))
     return JSONResponse({"lessons": [lesson.to_json() for lesson in found]})
 
 
 async def get_lesson(request: Request) -> JSONResponse:
     lesson_id = request.path_params["lesson_id"]
-    lesson = await _lessons(request).get(lesson_id, _claims(request))
+    lesson = await components(request).lessons.get(lesson_id, principal(request))
     return JSONResponse(lesson.to_json())
 
 
 async def end_lesson(request: Request) -> JSONResponse:
     lesson_id = request.path_params["lesson_id"]
-    lesson = await _lessons(request).end(_claims(request), lesson_id)
+    lesson = await components(request).lessons.end(principal(request), lesson_id)
     return JSONResponse(lesson.to_json())
 
 

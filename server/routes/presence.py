@@ -6,58 +6,47 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from classroom.access import Claims
-from server.auth import authenticate
 from server.http_body import read_json_object
-from server.presence.service import Presence
+from server.routes.context import components, principal
 
 __all__ = ["routes"]
 
 
-def _presence(request: Request) -> Presence:
-    presence: Presence = request.app.state.presence
-    return presence
-
-
-def _claims(request: Request) -> Claims:
-    return authenticate(request, request.app.state.tokens)
-
-
 async def checkin_code(request: Request) -> JSONResponse:
-    body = await _presence(request).checkin_code(_claims(request), request.path_params["lesson_id"])
+    body = await components(request).presence.checkin_code(principal(request), request.path_params["lesson_id"])
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
 async def roster(request: Request) -> JSONResponse:
-    claims = _claims(request)
+    claims = principal(request)
     body = await read_json_object(request)
     key = request.headers.get("idempotency-key")
-    result = await _presence(request).roster(claims, request.path_params["lesson_id"], body, key)
+    result = await components(request).presence.roster(claims, request.path_params["lesson_id"], body, key)
     return JSONResponse(result, status_code=201 if result["created"] else 200)
 
 
 async def self_checkin(request: Request) -> JSONResponse:
-    claims = _claims(request)
+    claims = principal(request)
     body = await read_json_object(request)
-    result = await _presence(request).self_checkin(claims, request.path_params["lesson_id"], body)
+    result = await components(request).presence.self_checkin(claims, request.path_params["lesson_id"], body)
     return JSONResponse(result, status_code=201 if result["result"] == "created" else 200)
 
 
 async def open_rollcall(request: Request) -> JSONResponse:
-    result = await _presence(request).open_rollcall(_claims(request), request.path_params["lesson_id"])
+    result = await components(request).presence.open_rollcall(principal(request), request.path_params["lesson_id"])
     return JSONResponse(result, status_code=201)
 
 
 async def answer_rollcall(request: Request) -> JSONResponse:
-    claims = _claims(request)
+    claims = principal(request)
     body = await read_json_object(request)
     params = request.path_params
-    result = await _presence(request).answer_rollcall(claims, params["lesson_id"], params["rollcall"], body)
+    result = await components(request).presence.answer_rollcall(claims, params["lesson_id"], params["rollcall"], body)
     return JSONResponse(result, status_code=201 if result["created"] else 200)
 
 
 async def presence_events(request: Request) -> JSONResponse:
-    events = await _presence(request).events(_claims(request), request.path_params["lesson_id"])
+    events = await components(request).presence.events(principal(request), request.path_params["lesson_id"])
     return JSONResponse({"events": events})
 
 

@@ -33,12 +33,11 @@ from starlette.routing import BaseRoute, Route
 from classroom.access import Claims
 from classroom.lessons import MAX_ID_CHARS, MAX_NAME_CHARS
 from classroom.recordings import Recording
-from server.auth import authenticate
 from server.errors import BadRequest
 from server.http_body import read_json_object
 from server.lesson_timeline import TIMELINE_KINDS
 from server.media_tickets import TICKET_PARAM, issue_ticket, verify_ticket
-from server.replay_service import Replay
+from server.routes.context import components, principal
 
 __all__ = ["parse_instant", "routes"]
 
@@ -54,15 +53,6 @@ _CONTAINER_TYPES = {
 }
 _PLUS_OFFSET = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
 _FILENAME_UNSAFE = re.compile(r'[\s\x00-\x1f\x7f"\\/:*?<>|]+')  # and whitespace: keeps plain filename=""
-
-
-def _replay(request: Request) -> Replay:
-    replay: Replay = request.app.state.replay
-    return replay
-
-
-def _claims(request: Request) -> Claims:
-    return authenticate(request, request.app.state.tokens)
 
 
 # --- query parameters -----------------------------------------------------------------------
@@ -178,14 +168,14 @@ def _download_name(recording: Recording, suffix: str) -> str:
 
 
 async def list_recordings(request: Request) -> JSONResponse:
-    claims = _claims(request)
+    claims = principal(request)
     since = request.query_params.get("since")
     until = request.query_params.get("until")
     since_at = None if since is None else parse_instant("since", since)
     until_at = None if until is None else parse_instant("until", until, end_of_day=True)
     if since_at is not None and until_at is not None and since_at > until_at:
         raise BadRequest("since must not be after until")
-    found = await _replay(request).list(
+    found = await components(request).replay.list(
         claims,
         lesson_id=_text(request, "lesson", MAX_ID_CHARS),
         course=_text(request, "course", MAX_NAME_CHARS),
@@ -196,9 +186,9 @@ async def list_recordings(request: Request) -> JSONResponse:
 
 
 async def get_recording(request: Request) -> JSONResponse:
-    claims = _claims(request)
-    recording = await _replay(request).get(claims, request.path_params["recording_id"])
-    ticket = issue_ticket(request.app.state.tokens, claims, recording.id, recording.lesson_id)
+    claims = principal(request)
+    recording = await components(request).replay.get(claims, request.path_params["recording_id"])
+    ticket = issue_ticket(components(request).tokens, claims, recording.id, recording.lesson_id)
     return JSONResponse(_render(request, recording, ticket))
 
 
@@ -206,14 +196,15 @@ def _media_claims(request: Request) -> Claims:
     """A media ticket for this recording (``?ticket=``), else the caller's access token."""
     ticket = request.query_params.get(TICKET_PARAM)
     if ticket is None:
-        return _claims(request)
-    return verify_ticket(request.app.state.tokens, ticket, request.path_params["recording_id"])
+        return principal(request)
+    return verify_ticket(components(request).tokens, ticket, request.path_params["recording_id"])
 
 
 async def recording_media(request: Request) -> Response:
     claims = _media_claims(request)
     download = _flag(request, "download")
-    media = await _replay(request).media(claims, request.path_params["recording_id"], request.path_params["track"])
+    params = request.path_params
+    media = await components(request).replay.media(claims, params["recording_id"], params["track"])
     suffix = media.path.suffix
     # A finished file never changes: let the player cache it; a growing one must be revalidated.
     cache = "private, max-age=86400" if media.recording.status.is_final else "private, no-cache"
@@ -227,13 +218,13 @@ async def recording_media(request: Request) -> Response:
 
 
 async def recording_timeline(request: Request) -> JSONResponse:
-    claims = _claims(request)
+    claims = principal(request)
     from_s = _seconds(request, "from") or 0.0
     to_s = _seconds(request, "to")
     if to_s is not None and from_s > to_s:
         raise BadRequest("from must not be after to")
     kinds = _kinds(request)
-    recording, events, truncated = await _replay(request).events(
+    recording, events, truncated = await components(request).replay.events(
         claims, request.path_params["recording_id"], from_s, to_s, kinds)
     return JSONResponse({
         "recording": recording.id,
@@ -245,22 +236,22 @@ async def recording_timeline(request: Request) -> JSONResponse:
 
 
 async def recording_state(request: Request) -> JSONResponse:
-    claims = _claims(request)
+    claims = principal(request)
     t = _seconds(request, "t", required=True)
     assert t is not None
-    state = await _replay(request).state(claims, request.path_params["recording_id"], t)
+    state = await components(request).replay.state(claims, request.path_params["recording_id"], t)
     return JSONResponse(state.to_json())
 
 
 async def add_chapter(request: Request) -> JSONResponse:
-    claims = _claims(request)
+    claims = principal(request)
     body = await read_json_object(request)
-    recording = await _replay(request).add_chapter(claims, request.path_params["recording_id"], body)
+    recording = await components(request).replay.add_chapter(claims, request.path_params["recording_id"], body)
     return JSONResponse({"chapters": [c.to_json() for c in recording.chapters]}, status_code=201)
 
 
 async def delete_recording(request: Request) -> Response:
-    await _replay(request).delete(_claims(request), request.path_params["recording_id"])
+    await components(request).replay.delete(principal(request), request.path_params["recording_id"])
     return Response(status_code=204)
 
 

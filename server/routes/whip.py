@@ -14,10 +14,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from media import SdpError
-from server.auth import authenticate
 from server.errors import BadRequest, UnsupportedMediaType
 from server.http_body import read_body
 from server.live_media import LiveMedia
+from server.routes.context import components, principal
 from server.settings import IceServer, Settings
 
 __all__ = ["routes"]
@@ -56,16 +56,16 @@ async def _offer(request: Request) -> str:
 
 
 async def _start(request: Request, kind: str) -> Response:
-    claims = authenticate(request, request.app.state.tokens)
+    claims = principal(request)
     offer = await _offer(request)
-    live: LiveMedia = request.app.state.live_media
+    live: LiveMedia = components(request).live_media
     lesson_id = request.path_params["lesson_id"]
     start = live.publish if kind == "whip" else live.watch
     try:
         session, answer = await start(claims, lesson_id, offer)
     except SdpError as exc:
         raise BadRequest(str(exc)) from None
-    headers = {**CORS, **_links(request.app.state.settings),
+    headers = {**CORS, **_links(components(request).settings),
                "Location": f"/{kind}/{lesson_id}/{session.id}", "ETag": f'"{session.id}"'}
     return Response(answer, status_code=201, media_type="application/sdp", headers=headers)
 
@@ -80,10 +80,10 @@ async def whep(request: Request) -> Response:
 
 async def session_resource(request: Request) -> Response:
     kind = request.url.path.split("/", 2)[1]
-    claims = authenticate(request, request.app.state.tokens)
+    claims = principal(request)
     if request.method == "PATCH":
         return Response(status_code=405, headers={**CORS, "Allow": "DELETE, OPTIONS"})
-    live: LiveMedia = request.app.state.live_media
+    live: LiveMedia = components(request).live_media
     await live.end_session(claims, kind, request.path_params["lesson_id"], request.path_params["session_id"])
     return Response(status_code=200, headers=CORS)
 
@@ -91,7 +91,7 @@ async def session_resource(request: Request) -> Response:
 async def preflight(request: Request) -> Response:
     headers = {
         **CORS,
-        **_links(request.app.state.settings),
+        **_links(components(request).settings),
         "Access-Control-Allow-Methods": "POST, DELETE, PATCH, OPTIONS",
         "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
         "Access-Control-Max-Age": "600",

@@ -13,14 +13,14 @@ from classroom.access import can_join, can_view
 from classroom.errors import DomainError
 from classroom.lessons import LessonState
 from media import MediaError
-from server.auth import authenticate, channel_subprotocol
+from server.auth import channel_subprotocol
 from server.errors import ApiError, ConflictError, Forbidden, Unauthorized, to_api_error, websocket_close
+from server.routes.context import components, principal
 
 from .handlers import HANDLERS, NO_REPLY, Context
 from .messages import BadMessage, parse_message
 from .participant import Participant
 from .ratelimit import TokenBucket
-from .rooms import Rooms
 
 __all__ = ["routes"]
 
@@ -42,10 +42,10 @@ async def _deny(websocket: WebSocket, exc: Exception) -> None:
 
 
 async def _admit(websocket: WebSocket) -> Participant | None:
-    state = websocket.app.state
+    state = components(websocket)
     lesson_id = websocket.path_params["lesson_id"]
     try:
-        claims = authenticate(websocket, state.tokens)
+        claims = principal(websocket)
         if not can_view(claims, lesson_id):
             raise Forbidden(f"token does not cover lesson {lesson_id}")
         lesson = await state.lessons.get(lesson_id)
@@ -69,10 +69,10 @@ async def lesson_socket(websocket: WebSocket) -> None:
     participant = await _admit(websocket)
     if participant is None:
         return
-    rooms: Rooms = websocket.app.state.rooms
-    room = rooms.room(websocket.path_params["lesson_id"])
-    ctx = Context(room, participant, websocket.app.state.lessons, websocket.app.state.live_recordings)
-    limit = websocket.app.state.settings.max_ws_message_bytes
+    state = components(websocket)
+    room = state.rooms.room(websocket.path_params["lesson_id"])
+    ctx = Context(room, participant, state.lessons, state.live_recordings)
+    limit = state.settings.max_ws_message_bytes
     buckets = {"all": TokenBucket(RATE, BURST), "chat.send": TokenBucket(CHAT_RATE, CHAT_BURST),
                "training.command": TokenBucket(COMMAND_RATE, COMMAND_BURST)}
     try:
@@ -87,7 +87,7 @@ async def lesson_socket(websocket: WebSocket) -> None:
         pass
     finally:
         await room.leave(participant)
-        rooms.discard_if_empty(room.lesson_id)
+        state.rooms.discard_if_empty(room.lesson_id)
 
 
 async def _receive(websocket: WebSocket) -> str | bytes:
