@@ -22,6 +22,7 @@ from classroom.ledger import EntryKind
 from classroom.levels import format_credits
 from classroom.recognition import RecognitionRule, RecognitionStatus
 from server.sql.database import Tx
+from server.sql.migrations import Migrations
 
 __all__ = [
     "CREDITS_SCHEMA",
@@ -36,7 +37,7 @@ __all__ = [
     "rules_in",
 ]
 
-CREDITS_SCHEMA = """
+_CREDITS_V1 = """
 CREATE TABLE IF NOT EXISTS recognitions (
     earned_seq INTEGER PRIMARY KEY,
     student TEXT NOT NULL,
@@ -66,6 +67,8 @@ CREATE TABLE IF NOT EXISTS lesson_postings (
     at TEXT NOT NULL
 );
 """
+CREDITS_SCHEMA = Migrations("credits", (_CREDITS_V1,))
+"""The credits tables, as versioned migrations (version 1: the tables as they were before migrations)."""
 
 _STATUS_BY_RANK = {0: RecognitionStatus.PENDING, 1: RecognitionStatus.VOIDED, 2: RecognitionStatus.POSTED,
                    3: RecognitionStatus.REVERSED}

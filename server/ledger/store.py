@@ -42,6 +42,7 @@ from classroom.ledger.entries import (
 from classroom.ledger.verify import VerifyReport, verify_rows
 from server.ledger.checkpoints import CheckpointSigner, CheckpointVerifier
 from server.sql.database import Database, Tx
+from server.sql.migrations import Migrations
 
 __all__ = [
     "CREDITS_DB_FILE",
@@ -69,7 +70,7 @@ LEDGER_NAMESPACE = "classroom"  # the PostgreSQL schema holding the credit table
 MAX_PAGE = 1000
 VERIFY_CHUNK = 10_000
 
-LEDGER_SCHEMA = """
+_LEDGER_V1 = """
 CREATE TABLE IF NOT EXISTS ledger_entries (
     seq INTEGER PRIMARY KEY,
     key TEXT NOT NULL UNIQUE,
@@ -98,6 +99,8 @@ CREATE TABLE IF NOT EXISTS ledger_checkpoints (
     signature TEXT NOT NULL
 );
 """
+LEDGER_SCHEMA = Migrations("ledger", (_LEDGER_V1,))
+"""The ledger tables, as versioned migrations (version 1: the tables as they were before migrations)."""
 
 _COLUMNS = ", ".join(ROW_FIELDS)
 _SELECT = f"SELECT {_COLUMNS} FROM ledger_entries"
