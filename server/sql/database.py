@@ -347,12 +347,16 @@ class PostgresDatabase(_Engine):
         import psycopg
 
         conn = psycopg.connect(self.url, autocommit=True, application_name=self.application_name)
-        with conn.transaction():
-            # Two nodes starting together must not both migrate: the second waits, then finds it done.
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.namespace,))
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.namespace}"')
-            conn.execute(f'SET search_path TO "{self.namespace}"')
-            migrate_in(_PostgresTx(conn), self.migrations)
+        try:
+            with conn.transaction():
+                # Two nodes starting together must not both migrate: the second waits, then finds it done.
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.namespace,))
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.namespace}"')
+                conn.execute(f'SET search_path TO "{self.namespace}"')
+                migrate_in(_PostgresTx(conn), self.migrations)
+        except BaseException:
+            conn.close()
+            raise
         self._conn = conn
 
 
