@@ -44,6 +44,7 @@ from server.lessons_service import Lessons
 from server.live_media import LiveMedia
 from server.live_recordings import LiveRecordings
 from server.loop_lag import LoopLag
+from server.node_id import load_or_create_node_id
 from server.node_snapshot import NodeSources
 from server.openapi import document as openapi_routes
 from server.presence.connections import ClassroomConnections
@@ -147,7 +148,8 @@ def _components(settings: Settings, clock: Callable[[], float]) -> Components:
     lessons.on_ended.append(rooms.lesson_ended)  # rooms close before the lesson's router
     lessons.on_ended.append(bank.lesson_ended)  # after the rooms: their classrooms' leaves are in the log
     attendance.on_corrected.append(bank.lesson_ended)
-    recordings = SqlRecordingStore(_database(settings, RECORDINGS_DB_FILE, RECORDINGS_SCHEMA, "recordings-db"))
+    recordings = SqlRecordingStore(_database(settings, RECORDINGS_DB_FILE, RECORDINGS_SCHEMA, "recordings-db"),
+                                   node=load_or_create_node_id(settings.data_dir))
     lesson_timeline = LessonTimeline(training_log.db)
     live_recordings = LiveRecordings(engine, lessons, recordings, settings.data_dir / RECORDINGS_DIR,
                                      rooms.tell_teacher)

@@ -91,8 +91,13 @@ CREATE INDEX IF NOT EXISTS recordings_by_school ON recordings (school, started_a
 CREATE INDEX IF NOT EXISTS recordings_by_lesson ON recordings (lesson_id, started_at);
 CREATE INDEX IF NOT EXISTS recordings_by_status ON recordings (status);
 """
-RECORDINGS_SCHEMA = Migrations("recordings", (_RECORDINGS_V1,))
-"""The ``recordings`` table (version 1: as the SQLite store created it before migrations)."""
+_RECORDINGS_V2 = """
+ALTER TABLE recordings ADD COLUMN node TEXT NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS recordings_by_node_status ON recordings (node, status)
+"""
+RECORDINGS_SCHEMA = Migrations("recordings", (_RECORDINGS_V1, _RECORDINGS_V2))
+"""Version 1: the ``recordings`` table as the SQLite store created it before migrations. Version 2:
+the node whose disk holds the media (``''``: a row from before, when every node had its own file)."""
 _COLUMNS = "id, lesson_id, school, course, title, started_at, ended_at, status, tracks, chapters"
 
 
@@ -136,8 +141,8 @@ def _recording(row: tuple[Any, ...]) -> Recording:
     )
 
 
-def _insert_in(tx: Tx, recording: Recording) -> None:
-    tx.execute(f"INSERT INTO recordings ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", _row(recording))
+def _insert_in(tx: Tx, recording: Recording, node: str) -> None:
+    tx.execute(f"INSERT INTO recordings ({_COLUMNS}, node) VALUES (?,?,?,?,?,?,?,?,?,?,?)", (*_row(recording), node))
 
 
 def _select_in(tx: Tx, recording_id: str) -> Recording:
@@ -186,11 +191,13 @@ def _delete_in(tx: Tx, recording_id: str) -> None:
     tx.execute("DELETE FROM recordings WHERE id = ?", (recording_id,))
 
 
-def _mark_interrupted_in(tx: Tx) -> builtins.list[str]:
-    ids = [row[0] for row in tx.all("SELECT id FROM recordings WHERE status = ? ORDER BY started_at",
-                                    (RecordingStatus.RECORDING.value,))]
-    tx.execute("UPDATE recordings SET status = ? WHERE status = ?",
-               (RecordingStatus.INTERRUPTED.value, RecordingStatus.RECORDING.value))
+def _mark_interrupted_in(tx: Tx, node: str) -> builtins.list[str]:
+    """This node's rows still "recording" (and those from before nodes were recorded, all in a node's
+    own SQLite file) become "interrupted"; their ids."""
+    mine = "status = ? AND node IN (?, '')"
+    params = (RecordingStatus.RECORDING.value, node)
+    ids = [row[0] for row in tx.all(f"SELECT id FROM recordings WHERE {mine} ORDER BY started_at", params)]
+    tx.execute(f"UPDATE recordings SET status = ? WHERE {mine}", (RecordingStatus.INTERRUPTED.value, *params))
     return ids
 
 
@@ -209,10 +216,15 @@ def _changes(status: RecordingStatus | None, ended_at: float | None, tracks: Seq
 
 
 class SqlRecordingStore:
-    """A RecordingStore over its own ``Database`` (opened and closed with the store)."""
+    """A RecordingStore over its own ``Database`` (opened and closed with the store).
 
-    def __init__(self, db: Database) -> None:
+    ``node`` names the node whose disk holds the media of the recordings it creates: nodes sharing
+    one PostgreSQL each mark only their own recordings interrupted at start-up.
+    """
+
+    def __init__(self, db: Database, node: str = "") -> None:
         self.db = db
+        self.node = node
 
     async def open(self) -> None:
         await self.db.open()
@@ -223,7 +235,7 @@ class SqlRecordingStore:
 
     async def create(self, recording: Recording) -> None:
         try:
-            await self.db.transact(_insert_in, recording)
+            await self.db.transact(_insert_in, recording, self.node)
         except IntegrityError:
             raise Conflict(f"recording {recording.id} already exists") from None
 
@@ -259,7 +271,7 @@ class SqlRecordingStore:
         await self.db.transact(_delete_in, recording_id)
 
     async def mark_interrupted(self) -> builtins.list[str]:
-        ids = await self.db.transact(_mark_interrupted_in)
+        ids = await self.db.transact(_mark_interrupted_in, self.node)
         if ids:
             log.warning("recordings interrupted by a restart count=%d ids=%s", len(ids), ",".join(ids))
         return ids

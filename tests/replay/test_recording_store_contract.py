@@ -140,6 +140,22 @@ async def test_rows_survive_a_reopen(database: Database) -> None:
         await second.close()
 
 
+async def test_each_node_marks_only_its_own_recordings_interrupted(database: Database) -> None:
+    east = SqlRecordingStore(database, node="east-node")
+    west = SqlRecordingStore(same_database(database, RECORDINGS_SCHEMA), node="west-node")
+    await east.open()
+    await west.open()
+    try:
+        await east.create(recording("E1", ended_at=None, status=RecordingStatus.RECORDING))
+        await west.create(recording("W1", ended_at=None, status=RecordingStatus.RECORDING))
+        assert await east.mark_interrupted() == ["E1"]  # east restarted; west is still recording W1
+        assert (await west.get("W1")).status is RecordingStatus.RECORDING
+        assert await west.mark_interrupted() == ["W1"]
+    finally:
+        await west.close()
+        await east.close()
+
+
 @pytest.mark.parametrize(("at_s", "title"), [(-1, "x"), ("5", "x"), (True, "x"), (float("nan"), "x"),
                                              (3601, "x"), (5, ""), (5, "  "), (5, 7), (5, "x" * 201)])
 def test_bad_chapters_are_refused(at_s: object, title: object) -> None:

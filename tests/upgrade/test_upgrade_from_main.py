@@ -161,5 +161,5 @@ async def test_every_store_takes_new_writes_after_the_upgrade(upgraded: tuple[st
     appended = await app.state.credits_db.transact(append_in, [earned(3, student="SW-0001")], AT, None)
     assert appended[0].entry.seq == 3  # after main's two entries
     assert await _versions(app) == {
-        "directory": 1, "presence": 1, "attendance": 1, "ledger": 1, "credits": 1, "lessons": 1, "recordings": 1,
+        "directory": 1, "presence": 1, "attendance": 1, "ledger": 1, "credits": 1, "lessons": 1, "recordings": 2,
         "training": 2}
