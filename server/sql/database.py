@@ -142,7 +142,7 @@ class _Engine:
         self._read_conn: Any = None
 
     async def open(self) -> None:
-        """Connect (creating the schema) and open the reader; idempotent."""
+        """Connect (migrating the schema) and open the reader; idempotent."""
         if self._worker.running:
             return
         self._worker.start()
@@ -319,7 +319,7 @@ class PostgresDatabase(_Engine):
             with self._read_conn.transaction():
                 return fn(_PostgresTx(self._read_conn), *args)
         except psycopg.OperationalError as exc:
-            raise Unavailable(f"the credit database is unavailable: {exc}") from exc
+            raise Unavailable(f"the database {self.application_name} is unavailable: {exc}") from exc
 
     def _connect_reader(self) -> None:
         import psycopg
@@ -341,7 +341,7 @@ class PostgresDatabase(_Engine):
         except psycopg.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
         except psycopg.OperationalError as exc:
-            raise Unavailable(f"the credit database is unavailable: {exc}") from exc
+            raise Unavailable(f"the database {self.application_name} is unavailable: {exc}") from exc
 
     def _connect(self) -> None:
         import psycopg
