@@ -71,14 +71,14 @@ from server import cli  # noqa: E402
 from server.app import CREDITS_SCHEMA_SQL, DB_FILE  # noqa: E402
 from server.attendance.service import Attendance  # noqa: E402
 from server.credits.bank import CreditBank  # noqa: E402
-from server.credits.directory_port import DirectoryPort  # noqa: E402
 from server.credits.posting import Posted  # noqa: E402
+from server.directory.store import DirectoryStore  # noqa: E402
 from server.ledger.checkpoints import CheckpointSigner  # noqa: E402
 from server.ledger.store import CREDITS_DB_FILE, LedgerStore, append_in  # noqa: E402
+from server.lesson_store import LESSONS_SCHEMA, SqlLessonStore  # noqa: E402
 from server.lessons_service import Lessons  # noqa: E402
 from server.presence.log import PRESENCE_SCHEMA, PresenceLog  # noqa: E402
 from server.sql.database import DEFAULT_POSTGRES_URL, Database, PostgresDatabase, SqliteDatabase  # noqa: E402
-from server.sqlite_lessons import SqliteLessonStore  # noqa: E402
 
 T = TypeVar("T")
 
@@ -229,9 +229,9 @@ class Stack:
     @classmethod
     def build(cls, data_dir: Path, clock: Clock) -> Stack:
         db = SqliteDatabase(data_dir / CREDITS_DB_FILE, CREDITS_SCHEMA_SQL, name="credits-db")
-        people = DirectoryPort(db)
+        people = DirectoryStore(db)
         log = PresenceLog(db)
-        lessons = Lessons(SqliteLessonStore(data_dir / DB_FILE), clock=clock)
+        lessons = Lessons(SqlLessonStore(SqliteDatabase(data_dir / DB_FILE, LESSONS_SCHEMA)), clock=clock)
         attendance = Attendance(db, log, lessons, people, POLICY, clock=clock)
         bank = CreditBank(db, CheckpointSigner.load_or_create(data_dir), attendance, lessons, people,
                           DEFAULT_THRESHOLDS, clock=clock)
@@ -346,7 +346,7 @@ async def fill(data_dir: Path, total: int) -> tuple[float, int]:
 
 
 async def verify_store(data_dir: Path) -> tuple[Any, float]:
-    db = SqliteDatabase(data_dir / CREDITS_DB_FILE, "", name="ledger-verify")
+    db = SqliteDatabase(data_dir / CREDITS_DB_FILE, (), name="ledger-verify")
     await db.open()
     try:
         verifier = CheckpointSigner.load_or_create(data_dir).verifier()

@@ -5,7 +5,7 @@ file -- the shipped mould/machining line replicated into 7 cells (49 stations), 
 30 s and ~10 patch batches per second of realistic ops (cycles completing, counters, buffers,
 PackML transitions, parameter changes, alarms) -- beside a second lesson logged at the same
 time and the lesson's chat, then time random ``state_at`` calls through
-``server.lesson_timeline.SqliteLessonTimeline`` (a fresh connection: nothing cached), checking a
+``server.lesson_timeline.LessonTimeline`` (a fresh connection: nothing cached), checking a
 sample of them against the state the generator held at that instant. Budget: p99 <= 50 ms.
 
 Recording CPU (``record_cpu_fraction_per_stream``): 30 s of 720p VP8 at ~1.5 Mbit/s, then 30 s of
@@ -38,8 +38,9 @@ from state_sync import bench_line  # noqa: E402  (the same 49-station line as th
 from classroom.training.packml import Status  # noqa: E402
 from classroom.training.scenario import Scenario, parse_scenario  # noqa: E402
 from classroom.training.state import initial_state  # noqa: E402
-from server.lesson_timeline import SqliteLessonTimeline, lesson_event  # noqa: E402
-from server.training.event_log import Event, SqliteEventLog  # noqa: E402
+from server.lesson_timeline import LessonTimeline, lesson_event  # noqa: E402
+from server.sql.database import SqliteDatabase  # noqa: E402
+from server.training.event_log import TRAINING_SCHEMA, Event, SqlEventLog  # noqa: E402
 
 SNAPSHOT_EVERY_S = 30.0
 STARTED_AT = 1_725_000_000.0
@@ -160,7 +161,7 @@ async def state_at_bench(seconds: float, rate: float, calls: int, seed: int) -> 
     neighbour, _ = synthesize_lesson("L2", scenario, seconds, rate, seed + 1, [])  # another lesson, same hours
     with tempfile.TemporaryDirectory(prefix="bench-recording-") as tmp:
         path = Path(tmp) / "training.db"
-        log = SqliteEventLog(path)
+        log = SqlEventLog(SqliteDatabase(path, TRAINING_SCHEMA, name="bench-write"))
         await log.open()
         merged = sorted(events + neighbour, key=lambda e: e.at)
         for start in range(0, len(merged), 5000):
@@ -169,8 +170,9 @@ async def state_at_bench(seconds: float, rate: float, calls: int, seed: int) -> 
         build_s = time.perf_counter() - build
         db_mb = path.stat().st_size / 1e6
 
-        timeline = SqliteLessonTimeline(path)  # a fresh connection: nothing cached from the writes
-        await timeline.open()
+        db = SqliteDatabase(path, TRAINING_SCHEMA, name="bench-read")  # fresh connections: nothing cached
+        await db.open()
+        timeline = LessonTimeline(db)
         try:
             wrong = 0
             for t, expected in truth.items():
@@ -183,7 +185,7 @@ async def state_at_bench(seconds: float, rate: float, calls: int, seed: int) -> 
                 durations.append((time.perf_counter() - started) * 1000)
                 assert found is not None
         finally:
-            await timeline.close()
+            await db.close()
     durations.sort()
     patches = sum(e.kind == "patch" for e in events)
     return {

@@ -30,7 +30,6 @@ from server.attendance.service import Attendance
 from server.attendance.store import ATTENDANCE_SCHEMA
 from server.components import Components
 from server.credits.bank import CreditBank
-from server.credits.directory_port import DirectoryPort
 from server.credits.replay_reach import ReplayReach
 from server.credits.tables import CREDITS_SCHEMA
 from server.directory.service import Directory
@@ -41,17 +40,19 @@ from server.ledger.checkpoints import CheckpointSigner
 from server.ledger.publication import LedgerPublication
 from server.ledger.store import CREDITS_DB_FILE, LEDGER_SCHEMA
 from server.ledger.trust import TrustedHead
-from server.lesson_timeline import SqliteLessonTimeline
+from server.lesson_store import LESSONS_SCHEMA, SqlLessonStore
+from server.lesson_timeline import LessonTimeline
 from server.lessons_service import Lessons
 from server.live_media import LiveMedia
 from server.live_recordings import LiveRecordings
 from server.loop_lag import LoopLag
+from server.node_id import load_or_create_node_id
 from server.node_snapshot import NodeSources
 from server.openapi import document as openapi_routes
 from server.presence.connections import ClassroomConnections
 from server.presence.log import PRESENCE_SCHEMA, PresenceLog
 from server.presence.service import Presence
-from server.recording_store import SqliteRecordingStore
+from server.recording_store import RECORDINGS_SCHEMA, SqlRecordingStore
 from server.replay_service import Replay
 from server.routes import attendance as attendance_routes
 from server.routes import credits as credits_routes
@@ -64,10 +65,9 @@ from server.routes import whip as whip_routes
 from server.secret import load_or_create_secret
 from server.session_slots import SessionLimits
 from server.settings import Settings
-from server.sql.database import open_database
-from server.sqlite_lessons import SqliteLessonStore
+from server.sql.database import Database, Schema, open_database
 from server.tokens import TokenCodec
-from server.training.event_log import SqliteEventLog
+from server.training.event_log import TRAINING_SCHEMA, SqlEventLog
 from server.web import routes as web_routes
 from server.ws import endpoint as ws_routes
 from server.ws.rooms import Rooms
@@ -82,7 +82,9 @@ RECORDINGS_DB_FILE = "recordings.db"
 RECORDINGS_DIR = "recordings"
 """Media files of recordings, under the data dir; a Track's ``file`` is relative to it."""
 
-CREDITS_SCHEMA_SQL = DIRECTORY_SCHEMA + PRESENCE_SCHEMA + ATTENDANCE_SCHEMA + LEDGER_SCHEMA + CREDITS_SCHEMA
+CREDITS_SCHEMA_SQL = (DIRECTORY_SCHEMA, PRESENCE_SCHEMA, ATTENDANCE_SCHEMA, LEDGER_SCHEMA, CREDITS_SCHEMA)
+"""The capabilities sharing the credit database (the bank posts from attendance to the ledger in one
+transaction)."""
 
 ROUTE_LISTS: tuple[Sequence[BaseRoute], ...] = (
     lessons_routes.routes, whip_routes.routes, ws_routes.routes, recordings_routes.routes, directory_routes.routes,
@@ -91,16 +93,22 @@ ROUTE_LISTS: tuple[Sequence[BaseRoute], ...] = (
 """Every route list served by the app, in matching order."""
 
 
+def _database(settings: Settings, file: str, schema: Schema, name: str) -> Database:
+    """A store's database: the SQLite ``file`` in the data dir, or PostgreSQL when a URL is set
+    (every store in the one namespace; each has its own connections)."""
+    return open_database(settings.database_url, settings.data_dir / file, schema, name=name,
+                         namespace=settings.database_schema)
+
+
 def _components(settings: Settings, clock: Callable[[], float]) -> Components:
     """Build (but do not start) the components from the settings."""
-    store = SqliteLessonStore(settings.data_dir / DB_FILE)
-    credits_db = open_database(settings.database_url, settings.data_dir / CREDITS_DB_FILE, CREDITS_SCHEMA_SQL,
-                               name="credits-db", namespace=settings.database_schema)
+    store = SqlLessonStore(_database(settings, DB_FILE, LESSONS_SCHEMA, "lessons-db"))
+    credits_db = _database(settings, CREDITS_DB_FILE, CREDITS_SCHEMA_SQL, "credits-db")
     directory_store = DirectoryStore(credits_db)
-    people = DirectoryPort(credits_db)
+    people = directory_store
     lessons = Lessons(store, clock=clock, course_school=people.course_school)
     engine = MediaEngine(MediaConfig(connect_timeout_s=settings.ice_connect_timeout_s))
-    training_log = SqliteEventLog(settings.data_dir / TRAINING_LOG_FILE)
+    training_log = SqlEventLog(_database(settings, TRAINING_LOG_FILE, TRAINING_SCHEMA, "training-db"))
     presence_log = PresenceLog(credits_db)
     connections = ClassroomConnections(presence_log, clock=clock)
     rooms = Rooms(engine, settings.max_on_stage, training_log, connections)
@@ -113,8 +121,9 @@ def _components(settings: Settings, clock: Callable[[], float]) -> Components:
     lessons.on_ended.append(rooms.lesson_ended)  # rooms close before the lesson's router
     lessons.on_ended.append(bank.lesson_ended)  # after the rooms: their classrooms' leaves are in the log
     attendance.on_corrected.append(bank.lesson_ended)
-    recordings = SqliteRecordingStore(settings.data_dir / RECORDINGS_DB_FILE)
-    lesson_timeline = SqliteLessonTimeline(settings.data_dir / TRAINING_LOG_FILE)
+    recordings = SqlRecordingStore(_database(settings, RECORDINGS_DB_FILE, RECORDINGS_SCHEMA, "recordings-db"),
+                                   node=load_or_create_node_id(settings.data_dir))
+    lesson_timeline = LessonTimeline(training_log.db)
     live_recordings = LiveRecordings(engine, lessons, recordings, settings.data_dir / RECORDINGS_DIR,
                                      rooms.tell_teacher)
     loop_lag, http_requests = LoopLag(), Counter[RequestKey]()
@@ -161,8 +170,6 @@ async def _lifespan(components: Components) -> AsyncIterator[None]:
         await components.recordings.open()
         stack.push_async_callback(components.recordings.close)
         interrupted = await components.recordings.mark_interrupted()  # rows left "recording" by a dead process
-        await components.lesson_timeline.open()
-        stack.push_async_callback(components.lesson_timeline.close)
         await components.credits_db.open()
         stack.push_async_callback(components.credits_db.close)
         components.presence_log.start()

@@ -13,7 +13,7 @@ from server.http_metrics import RequestKey
 from server.ledger.publication import LedgerPublication
 from server.ledger.trust import TrustedHead
 from server.lesson_store import LessonStore
-from server.lesson_timeline import SqliteLessonTimeline
+from server.lesson_timeline import LessonTimeline
 from server.lessons_service import Lessons
 from server.live_media import LiveMedia
 from server.live_recordings import LiveRecordings
@@ -27,7 +27,7 @@ from server.replay_service import Replay
 from server.settings import Settings
 from server.sql.database import Database
 from server.tokens import TokenCodec
-from server.training.event_log import SqliteEventLog
+from server.training.event_log import SqlEventLog
 from server.ws.rooms import Rooms
 
 __all__ = ["Components"]
@@ -43,9 +43,9 @@ class Components:
     lessons: Lessons
     live_media: LiveMedia
     rooms: Rooms
-    training_log: SqliteEventLog
+    training_log: SqlEventLog
     recordings: RecordingStore
-    lesson_timeline: SqliteLessonTimeline
+    lesson_timeline: LessonTimeline
     replay: Replay
     live_recordings: LiveRecordings
     credits_db: Database

@@ -30,7 +30,7 @@ from classroom.recordings import (
 )
 from classroom.roles import Role
 from server.lesson_store import LessonStore
-from server.lesson_timeline import TIMELINE_KINDS, SqliteLessonTimeline, TimelineEvent
+from server.lesson_timeline import TIMELINE_KINDS, LessonTimeline, TimelineEvent
 from server.recording_store import RecordingStore
 
 __all__ = ["CHAPTER_FIELDS", "MAX_TIMELINE_EVENTS", "Media", "ReachOf", "Replay", "StateAt"]
@@ -66,7 +66,7 @@ class StateAt:
 class Replay:
     """Lists, serves, annotates and deletes recordings for the callers allowed to."""
 
-    def __init__(self, recordings: RecordingStore, timeline: SqliteLessonTimeline, lessons: LessonStore,
+    def __init__(self, recordings: RecordingStore, timeline: LessonTimeline, lessons: LessonStore,
                  media_root: Path, reach: ReachOf | None = None) -> None:
         self.recordings = recordings
         self.timeline = timeline

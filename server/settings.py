@@ -163,9 +163,9 @@ class Settings:
     log_level: str = "info"
     public_url: str | None = None
     database_url: str | None = None
-    """PostgreSQL for the credit bank when several nodes share it; unset: SQLite in the data dir."""
+    """PostgreSQL for every store when several nodes share it; unset: SQLite files in the data dir."""
     database_schema: str = "classroom"
-    """The PostgreSQL schema (namespace) of the credit bank's tables."""
+    """The PostgreSQL schema (namespace) of every store's tables."""
     level_thresholds: str = DEFAULT_THRESHOLDS.to_text()
     attendance_policy: str = CURRENT_POLICY
     max_sessions_per_principal: int = 4

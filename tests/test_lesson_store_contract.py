@@ -1,4 +1,4 @@
-"""The LessonStore contract, run against every implementation."""
+"""The LessonStore contract, run against every implementation: in memory, SQL on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,16 +10,32 @@ import pytest
 
 from classroom.errors import Conflict, NotFound
 from classroom.lessons import Lesson, LessonState, new_lesson
-from server.lesson_store import LessonStore, MemoryLessonStore
-from server.sqlite_lessons import SqliteLessonStore
+from server.lesson_store import LESSONS_SCHEMA, LessonStore, MemoryLessonStore, SqlLessonStore
+from server.sql.database import Database
+from tests.support.databases import ENGINES, drop_database, new_database, same_database
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", *ENGINES])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[LessonStore]:
-    impl: LessonStore = MemoryLessonStore() if request.param == "memory" else SqliteLessonStore(tmp_path / "l.db")
+    if request.param == "memory":
+        impl: LessonStore = MemoryLessonStore()
+        await impl.open()
+        yield impl
+        await impl.close()
+        return
+    db = new_database(request.param, tmp_path / "l.db", LESSONS_SCHEMA)
+    impl = SqlLessonStore(db)
     await impl.open()
     yield impl
     await impl.close()
+    await drop_database(db)
+
+
+@pytest.fixture(params=ENGINES)
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    db = new_database(request.param, tmp_path / "l.db", LESSONS_SCHEMA)
+    yield db
+    await drop_database(db)
 
 
 def lesson(lesson_id: str, school: str = "east", created_at: float = 1.0) -> Lesson:
@@ -69,12 +85,12 @@ async def test_close_is_idempotent(store: LessonStore) -> None:
     await store.close()
 
 
-async def test_sqlite_lessons_survive_reopening(tmp_path: Path) -> None:
-    first = SqliteLessonStore(tmp_path / "l.db")
+async def test_sql_lessons_survive_reopening(database: Database) -> None:
+    first = SqlLessonStore(database)
     await first.open()
     await first.create(lesson("L1"))
     await first.close()
-    second = SqliteLessonStore(tmp_path / "l.db")
+    second = SqlLessonStore(same_database(database, LESSONS_SCHEMA))
     await second.open()
     try:
         assert (await second.get("L1")).id == "L1"
@@ -83,7 +99,7 @@ async def test_sqlite_lessons_survive_reopening(tmp_path: Path) -> None:
 
 
 async def test_sqlite_uses_write_ahead_logging(tmp_path: Path) -> None:
-    store = SqliteLessonStore(tmp_path / "l.db")
+    store = SqlLessonStore(new_database("sqlite", tmp_path / "l.db", LESSONS_SCHEMA))
     await store.open()
     await store.create(lesson("L1"))
     try:
@@ -92,6 +108,6 @@ async def test_sqlite_uses_write_ahead_logging(tmp_path: Path) -> None:
         await store.close()
 
 
-async def test_sqlite_store_refuses_use_before_open(tmp_path: Path) -> None:
+async def test_sql_store_refuses_use_before_open(database: Database) -> None:
     with pytest.raises(RuntimeError, match="not open"):
-        await SqliteLessonStore(tmp_path / "l.db").get("L1")
+        await SqlLessonStore(database).get("L1")

@@ -13,6 +13,7 @@ from typing import Any
 from classroom.attendance import Excuse, Override, Status
 from classroom.errors import Conflict
 from server.sql.database import Tx
+from server.sql.migrations import Migrations
 
 __all__ = [
     "ATTENDANCE_SCHEMA",
@@ -20,11 +21,12 @@ __all__ = [
     "OverrideRecord",
     "add_excuse_in",
     "add_override_in",
+    "corrections_count_in",
     "excuses_in",
     "overrides_in",
 ]
 
-ATTENDANCE_SCHEMA = """
+_ATTENDANCE_V1 = """
 CREATE TABLE IF NOT EXISTS attendance_overrides (
     id {serial},
     key TEXT NOT NULL,
@@ -54,6 +56,8 @@ CREATE TABLE IF NOT EXISTS attendance_excuses (
 );
 CREATE INDEX IF NOT EXISTS attendance_excuses_by_lesson ON attendance_excuses (lesson, id);
 """
+ATTENDANCE_SCHEMA = Migrations("attendance", (_ATTENDANCE_V1,))
+"""The attendance tables, as versioned migrations (version 1: the tables as they were before migrations)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,13 @@ def _excuse(row: tuple[Any, ...]) -> ExcuseRecord:
     excuse = Excuse(reason=row[7], student=row[3], classroom=row[4], start=row[5], end=row[6])
     return ExcuseRecord(id=int(row[0]), key=row[1], lesson=row[2], excuse=excuse, author=row[8],
                         author_school=row[9], at=float(row[10]))
+
+
+def corrections_count_in(tx: Tx, lesson: str) -> int:
+    """The number of overrides and excuses of ``lesson`` (they only ever grow)."""
+    row = tx.one("SELECT (SELECT COUNT(*) FROM attendance_overrides WHERE lesson = ?) + "
+                 "(SELECT COUNT(*) FROM attendance_excuses WHERE lesson = ?)", (lesson, lesson))
+    return int(row[0]) if row else 0
 
 
 def overrides_in(tx: Tx, lesson: str) -> list[OverrideRecord]:

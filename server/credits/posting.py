@@ -24,12 +24,13 @@ from classroom.credit_account import SYSTEM_AUTHOR, account_of, active, reversed
 from classroom.ledger import Entry, EntryDraft, EntryKind
 from classroom.levels import Thresholds
 from classroom.recognition import RecognitionStatus
+from server.attendance.store import corrections_count_in
 from server.credits.tables import Recognition, add_recognition_in, mark_posted_in
 from server.ledger.checkpoints import CheckpointSigner
 from server.ledger.store import Appended, append_in, entries_for_student_in, lock_head_in, sign_head_in
 from server.sql.database import Tx
 
-__all__ = ["LessonPlan", "PlannedStudent", "Posted", "StalePlan", "corrections_in", "level_drafts", "post_lesson_in",
+__all__ = ["LessonPlan", "PlannedStudent", "Posted", "StalePlan", "level_drafts", "post_lesson_in",
            "reversal_drafts"]
 
 
@@ -55,13 +56,6 @@ class LessonPlan:
 
 class StalePlan(Exception):
     """The lesson was corrected after its attendance was computed: compute again."""
-
-
-def corrections_in(tx: Tx, lesson: str) -> int:
-    """The number of overrides and excuses of ``lesson`` (they only ever grow)."""
-    row = tx.one("SELECT (SELECT COUNT(*) FROM attendance_overrides WHERE lesson = ?) + "
-                 "(SELECT COUNT(*) FROM attendance_excuses WHERE lesson = ?)", (lesson, lesson))
-    return int(row[0]) if row else 0
 
 
 @dataclass
@@ -161,7 +155,7 @@ def post_lesson_in(tx: Tx, plan: LessonPlan, at: str, thresholds: Thresholds,
     events of other lessons are not held up); only the last, ``complete``, marks it posted.
     """
     lock_head_in(tx)
-    if corrections_in(tx, plan.lesson) != plan.corrections:
+    if corrections_count_in(tx, plan.lesson) != plan.corrections:
         raise StalePlan(f"lesson {plan.lesson} was corrected while its posting was prepared")
     posted = Posted(created=[])
     for student in plan.students:

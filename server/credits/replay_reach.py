@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 from classroom.access import Claims
-from classroom.attendance import PresenceKind
 from classroom.principal import Principal
 from classroom.recordings import Reach
 from classroom.roles import Role
 from server.directory.store import classroom_in, courses_of_in, student_in
-from server.presence.log import lessons_of_student_in
+from server.presence.log import lessons_of_classroom_in, lessons_of_student_in
 from server.sql.database import Database, Tx
 
 __all__ = ["ReplayReach"]
-
-
-def _classroom_lessons_in(tx: Tx, classroom: str) -> set[str]:
-    rows = tx.all("SELECT DISTINCT lesson FROM presence_events WHERE classroom = ? AND kind = ?",
-                  (classroom, PresenceKind.CLASSROOM_JOIN.value))
-    return {row[0] for row in rows}
 
 
 def _reach_in(tx: Tx, principal: Principal) -> Reach:
@@ -26,12 +19,12 @@ def _reach_in(tx: Tx, principal: Principal) -> Reach:
         classroom = classroom_in(tx, principal.subject)
         if classroom is None or classroom.school != principal.school:
             return Reach()
-        return Reach(lessons=frozenset(_classroom_lessons_in(tx, principal.subject)))
+        return Reach(lessons=frozenset(lessons_of_classroom_in(tx, principal.subject)))
     code = principal.subject.upper()
     student = student_in(tx, code)
     if student is None or student.school != principal.school:
         return Reach()
-    lessons = set(lessons_of_student_in(tx, code)) | _classroom_lessons_in(tx, student.classroom)
+    lessons = set(lessons_of_student_in(tx, code)) | lessons_of_classroom_in(tx, student.classroom)
     return Reach(courses=frozenset(courses_of_in(tx, code)), lessons=frozenset(lessons))
 
 

@@ -21,7 +21,9 @@ from typing import Any
 from classroom.ledger import EntryKind
 from classroom.levels import format_credits
 from classroom.recognition import RecognitionRule, RecognitionStatus
+from server.ledger.store import references_in
 from server.sql.database import Tx
+from server.sql.migrations import Migrations
 
 __all__ = [
     "CREDITS_SCHEMA",
@@ -36,7 +38,7 @@ __all__ = [
     "rules_in",
 ]
 
-CREDITS_SCHEMA = """
+_CREDITS_V1 = """
 CREATE TABLE IF NOT EXISTS recognitions (
     earned_seq INTEGER PRIMARY KEY,
     student TEXT NOT NULL,
@@ -66,11 +68,12 @@ CREATE TABLE IF NOT EXISTS lesson_postings (
     at TEXT NOT NULL
 );
 """
+CREDITS_SCHEMA = Migrations("credits", (_CREDITS_V1,))
+"""The credits tables, as versioned migrations (version 1: the tables as they were before migrations)."""
 
 _STATUS_BY_RANK = {0: RecognitionStatus.PENDING, 1: RecognitionStatus.VOIDED, 2: RecognitionStatus.POSTED,
                    3: RecognitionStatus.REVERSED}
-_RANK = (f"CASE e.kind WHEN '{EntryKind.REVERSAL.value}' THEN 3 WHEN '{EntryKind.RECOGNISED.value}' THEN 2 "
-         f"WHEN '{EntryKind.RECOGNITION_VOIDED.value}' THEN 1 ELSE 0 END")
+_RANK = {EntryKind.REVERSAL.value: 3, EntryKind.RECOGNISED.value: 2, EntryKind.RECOGNITION_VOIDED.value: 1}
 
 
 @dataclass(frozen=True)
@@ -94,22 +97,34 @@ class Recognition:
                 "decided_by": self.decided_by}
 
 
-_SELECT = ("SELECT r.earned_seq, r.student, r.home_school, r.lesson_school, r.course, r.lesson, r.amount, r.at, "
-           f"(SELECT MAX({_RANK}) FROM ledger_entries e WHERE e.ref = r.earned_seq), "
-           "(SELECT MIN(e.seq) FROM ledger_entries e WHERE e.ref = r.earned_seq), "
-           "(SELECT COUNT(*) FROM ledger_entries x JOIN ledger_entries e ON x.ref = e.seq "
-           f"WHERE e.ref = r.earned_seq AND e.kind = '{EntryKind.RECOGNISED.value}' "
-           f"AND x.kind = '{EntryKind.REVERSAL.value}') "
+_SELECT = ("SELECT r.earned_seq, r.student, r.home_school, r.lesson_school, r.course, r.lesson, r.amount, r.at "
            "FROM recognitions r")
-"""A recognition is reversed if its earned entry or its recognised entry was; else posted or voided by
-the entry deciding it."""
+
+Decision = tuple[RecognitionStatus, int | None]
 
 
-def _recognition(row: tuple[Any, ...]) -> Recognition:
-    status = RecognitionStatus.REVERSED if int(row[10] or 0) else _STATUS_BY_RANK[int(row[8] or 0)]
-    return Recognition(earned_seq=int(row[0]), student=row[1], home_school=row[2], lesson_school=row[3],
-                       course=row[4], lesson=row[5], amount=int(row[6]), at=row[7], status=status,
-                       decided_by=None if row[9] is None else int(row[9]))
+def _decisions_in(tx: Tx, earned: Sequence[int]) -> dict[int, Decision]:
+    """Per earned seq, read from the ledger's entries referring to it: a recognition is reversed if its
+    earned entry or its recognised entry was; else posted or voided by the entry deciding it (the oldest
+    entry referring to the earned one)."""
+    referring: dict[int, list[tuple[int, str]]] = {seq: [] for seq in earned}
+    for seq, kind, ref in references_in(tx, earned):
+        referring[ref].append((seq, kind))
+    recognised = [seq for entries in referring.values() for seq, kind in entries if kind == EntryKind.RECOGNISED]
+    undone = {ref for _seq, kind, ref in references_in(tx, recognised) if kind == EntryKind.REVERSAL}
+    decisions: dict[int, Decision] = {}
+    for seq, entries in referring.items():
+        rank = max((_RANK.get(kind, 0) for _seq, kind in entries), default=0)
+        status = RecognitionStatus.REVERSED if any(s in undone for s, _kind in entries) else _STATUS_BY_RANK[rank]
+        decisions[seq] = (status, min((s for s, _kind in entries), default=None))
+    return decisions
+
+
+def _recognitions_in(tx: Tx, rows: Sequence[tuple[Any, ...]]) -> list[Recognition]:
+    decisions = _decisions_in(tx, [int(row[0]) for row in rows])
+    return [Recognition(earned_seq=int(row[0]), student=row[1], home_school=row[2], lesson_school=row[3],
+                        course=row[4], lesson=row[5], amount=int(row[6]), at=row[7],
+                        status=decisions[int(row[0])][0], decided_by=decisions[int(row[0])][1]) for row in rows]
 
 
 def add_recognition_in(tx: Tx, recognition: Recognition) -> None:
@@ -121,7 +136,7 @@ def add_recognition_in(tx: Tx, recognition: Recognition) -> None:
 
 def recognition_in(tx: Tx, earned_seq: int) -> Recognition | None:
     row = tx.one(f"{_SELECT} WHERE r.earned_seq = ?", (earned_seq,))
-    return None if row is None else _recognition(row)
+    return None if row is None else _recognitions_in(tx, [row])[0]
 
 
 def recognitions_in(tx: Tx, school: str, status: RecognitionStatus | None, limit: int,
@@ -129,7 +144,7 @@ def recognitions_in(tx: Tx, school: str, status: RecognitionStatus | None, limit
     """Recognitions where ``school`` is the home or the teaching school, oldest first."""
     rows = tx.all(f"{_SELECT} WHERE (r.home_school = ? OR r.lesson_school = ?) AND r.earned_seq > ? "
                   "ORDER BY r.earned_seq", (school, school, after_seq))
-    found = [_recognition(row) for row in rows]
+    found = _recognitions_in(tx, rows)
     return [r for r in found if status is None or r.status is status][:limit]
 
 

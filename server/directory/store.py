@@ -11,13 +11,14 @@ that refuses a write inside a transaction surfaces as ``IntegrityError`` and bec
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from classroom.errors import Conflict
 from classroom.people import Classroom, Course, School, Student
 from classroom.roster import Roster, RosterContext, RosterPlan, plan_roster
 from server.sql.database import Database, IntegrityError, Tx
+from server.sql.migrations import Migrations
 
 __all__ = [
     "DIRECTORY_SCHEMA",
@@ -46,7 +47,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-DIRECTORY_SCHEMA = """
+_DIRECTORY_V1 = """
 CREATE TABLE IF NOT EXISTS schools (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -79,6 +80,8 @@ CREATE TABLE IF NOT EXISTS enrolments (
 );
 CREATE INDEX IF NOT EXISTS enrolments_by_student ON enrolments (student);
 """
+DIRECTORY_SCHEMA = Migrations("directory", (_DIRECTORY_V1,))
+"""The directory tables, as versioned migrations (version 1: the tables as they were before migrations)."""
 """A student's classroom belongs to the student's school: (classroom, school) references classrooms."""
 
 _CHUNK = 500
@@ -294,7 +297,12 @@ def import_roster_in(tx: Tx, school: str, roster: Roster, dry_run: bool) -> Rost
 
 
 class DirectoryStore:
-    """The directory on a Database: each method is one transaction."""
+    """The directory on a Database: each method is one transaction.
+
+    It is also what presence (its Roster), attendance (AttendanceDirectory) and the bank
+    (BankDirectory) need of the directory: the lookups below run on the database's reader
+    connection, so roster checks never queue behind presence writes.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -318,7 +326,29 @@ class DirectoryStore:
         return await self._run(classrooms_in, school)
 
     async def student(self, code: str) -> Student | None:
-        return await self._run(student_in, code)
+        return await self.db.read(student_in, code.upper())
+
+    async def is_enrolled(self, course: str, code: str) -> bool:
+        return await self.db.read(is_enrolled_in, course, code.upper())
+
+    async def enrolled(self, course: str) -> Sequence[Student]:
+        return await self.db.read(enrolled_students_in, course)
+
+    async def schools_of(self, codes: Sequence[str]) -> Mapping[str, str]:
+        found = await self.db.read(students_by_code_in, [code.upper() for code in codes])
+        return {code: student.school for code, student in found.items()}
+
+    async def classroom_school(self, classroom: str) -> str | None:
+        found = await self.db.read(classroom_in, classroom)
+        return None if found is None else found.school
+
+    async def course_school(self, course: str) -> str | None:
+        found = await self.db.read(course_in, course)
+        return None if found is None else found.school
+
+    async def course_credits(self, course: str) -> int | None:
+        found = await self.db.read(course_in, course)
+        return None if found is None else found.credits_centi
 
     async def students_by_code(self, codes: Iterable[str]) -> dict[str, Student]:
         return await self._run(students_by_code_in, list(codes))

@@ -42,6 +42,7 @@ from classroom.ledger.entries import (
 from classroom.ledger.verify import VerifyReport, verify_rows
 from server.ledger.checkpoints import CheckpointSigner, CheckpointVerifier
 from server.sql.database import Database, Tx
+from server.sql.migrations import Migrations
 
 __all__ = [
     "CREDITS_DB_FILE",
@@ -60,6 +61,7 @@ __all__ = [
     "head_in",
     "lock_head_in",
     "latest_checkpoint_in",
+    "references_in",
     "rows_in",
     "sign_head_in",
 ]
@@ -69,7 +71,7 @@ LEDGER_NAMESPACE = "classroom"  # the PostgreSQL schema holding the credit table
 MAX_PAGE = 1000
 VERIFY_CHUNK = 10_000
 
-LEDGER_SCHEMA = """
+_LEDGER_V1 = """
 CREATE TABLE IF NOT EXISTS ledger_entries (
     seq INTEGER PRIMARY KEY,
     key TEXT NOT NULL UNIQUE,
@@ -98,6 +100,8 @@ CREATE TABLE IF NOT EXISTS ledger_checkpoints (
     signature TEXT NOT NULL
 );
 """
+LEDGER_SCHEMA = Migrations("ledger", (_LEDGER_V1,))
+"""The ledger tables, as versioned migrations (version 1: the tables as they were before migrations)."""
 
 _COLUMNS = ", ".join(ROW_FIELDS)
 _SELECT = f"SELECT {_COLUMNS} FROM ledger_entries"
@@ -226,6 +230,18 @@ def entries_for_school_in(tx: Tx, school: str, limit: int, after_seq: int) -> li
 def entries_referring_in(tx: Tx, seq: int) -> list[Entry]:
     """The entries whose ``ref`` is ``seq`` (recognitions, voids, reversals), oldest first."""
     return [entry_from_row(row) for row in tx.all(f"{_SELECT} WHERE ref = ? ORDER BY seq", (seq,))]
+
+
+def references_in(tx: Tx, seqs: Sequence[int]) -> list[tuple[int, str, int]]:
+    """``(seq, kind, ref)`` of the entries whose ``ref`` is one of ``seqs``, oldest first."""
+    found: list[tuple[int, str, int]] = []
+    unique = sorted(set(seqs))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = tx.all(f"SELECT seq, kind, ref FROM ledger_entries WHERE ref IN ({marks}) ORDER BY seq", chunk)
+        found += [(int(seq), str(kind), int(ref)) for seq, kind, ref in rows]
+    return sorted(found)
 
 
 def head_in(tx: Tx) -> tuple[int, str]:

@@ -169,7 +169,7 @@ async def _open(target: _Target) -> Database:
     import psycopg
 
     try:
-        db = open_database(target.url, target.sqlite_path, "", name="ledger-verify", namespace=target.namespace)
+        db = open_database(target.url, target.sqlite_path, (), name="ledger-verify", namespace=target.namespace)
         await db.open()
     except (ValueError, OSError, psycopg.Error) as exc:
         raise UsageError(f"cannot open {target.label}: {exc}") from None

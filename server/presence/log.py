@@ -18,15 +18,17 @@ from typing import Any
 from classroom.attendance import PresenceEvent, PresenceKind
 from classroom.errors import Conflict, ValidationError
 from server.sql.database import Database, Tx
+from server.sql.migrations import Migrations
 
-__all__ = ["MAX_KEY_CHARS", "PRESENCE_SCHEMA", "EventKeyConflict", "PresenceLog", "events_in", "lessons_of_student_in"]
+__all__ = ["MAX_KEY_CHARS", "PRESENCE_SCHEMA", "EventKeyConflict", "PresenceLog", "events_in", "last_presence_in",
+           "lessons_of_classroom_in", "lessons_of_student_in"]
 
 log = logging.getLogger(__name__)
 
 MAX_KEY_CHARS = 200
 MAX_QUEUED_BATCHES = 10_000
 
-PRESENCE_SCHEMA = """
+_PRESENCE_V1 = """
 CREATE TABLE IF NOT EXISTS presence_events (
     id {serial},
     key TEXT NOT NULL UNIQUE,
@@ -47,6 +49,8 @@ CREATE TABLE IF NOT EXISTS presence_requests (
     digest TEXT NOT NULL
 );
 """
+PRESENCE_SCHEMA = Migrations("presence", (_PRESENCE_V1,))
+"""The presence tables, as versioned migrations (version 1: the tables as they were before migrations)."""
 
 _COLUMNS = "key, lesson, kind, at, classroom, session, student, source, rollcall, author"
 _INSERT = f"INSERT INTO presence_events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -162,6 +166,13 @@ def _event(row: tuple[Any, ...]) -> PresenceEvent:
 def lessons_of_student_in(tx: Tx, student: str) -> list[str]:
     """Lessons with presence events naming ``student``."""
     return [row[0] for row in tx.all("SELECT DISTINCT lesson FROM presence_events WHERE student = ?", (student,))]
+
+
+def lessons_of_classroom_in(tx: Tx, classroom: str) -> set[str]:
+    """Lessons ``classroom`` joined (a classroom-join event names it)."""
+    rows = tx.all("SELECT DISTINCT lesson FROM presence_events WHERE classroom = ? AND kind = ?",
+                  (classroom, PresenceKind.CLASSROOM_JOIN.value))
+    return {row[0] for row in rows}
 
 
 def _key_in(tx: Tx, key: str) -> PresenceEvent | None:

@@ -1,1 +1,2 @@
-"""SQL plumbing shared by the credit-bank stores (SQLite embedded, PostgreSQL for several nodes)."""
+"""SQL plumbing shared by every store: the Database port (SQLite embedded, PostgreSQL for several
+nodes) and versioned migrations."""

@@ -16,8 +16,10 @@ and writes (presence events arriving) never queue behind them; it sees every com
 Commits are durable when ``transact`` returns: SQLite runs with ``synchronous=FULL`` (the WAL is
 fsynced at every commit), PostgreSQL with its default ``synchronous_commit=on``.
 
-Schemas are written once too, with three words that differ between the engines:
-``{serial}`` (an auto-numbered primary key), ``{blob}`` (bytes) and ``{real}`` (a float).
+Schemas are versioned migrations (``server/sql/migrations.py``), one :class:`Migrations` per
+capability, applied at open in one exclusive transaction; they are written once too, with three
+words that differ between the engines: ``{serial}`` (an auto-numbered primary key), ``{blob}``
+(bytes) and ``{real}`` (a float).
 """
 
 from __future__ import annotations
@@ -30,15 +32,20 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from server.sql.migrations import Migrations, as_migrations, migrate_in, render_schema
+
 __all__ = [
     "DEFAULT_POSTGRES_URL",
     "Database",
     "IntegrityError",
+    "Migrations",
     "PostgresDatabase",
+    "Schema",
     "SqliteDatabase",
     "Tx",
     "Unavailable",
     "open_database",
+    "render_schema",
 ]
 
 T = TypeVar("T")
@@ -46,10 +53,8 @@ Row = tuple[Any, ...]
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
-_WORDS = {
-    "sqlite": {"serial": "INTEGER PRIMARY KEY AUTOINCREMENT", "blob": "BLOB", "real": "REAL"},
-    "postgresql": {"serial": "BIGSERIAL PRIMARY KEY", "blob": "BYTEA", "real": "DOUBLE PRECISION"},
-}
+Schema = Migrations | Sequence[Migrations]
+"""What a database holds: one capability's migrations or several (each capability owns its tables)."""
 _NAMESPACE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -89,11 +94,6 @@ class Database(Protocol):
     async def read(self, fn: Callable[..., T], *args: Any) -> T: ...
 
     def transact_sync(self, fn: Callable[..., T], *args: Any) -> T: ...
-
-
-def render_schema(schema: str, dialect: str) -> str:
-    """The schema with ``{serial}``, ``{blob}`` and ``{real}`` replaced for ``dialect``."""
-    return schema.format(**_WORDS[dialect])
 
 
 class _Worker:
@@ -142,7 +142,7 @@ class _Engine:
         self._read_conn: Any = None
 
     async def open(self) -> None:
-        """Connect (creating the schema) and open the reader; idempotent."""
+        """Connect (migrating the schema) and open the reader; idempotent."""
         if self._worker.running:
             return
         self._worker.start()
@@ -223,10 +223,10 @@ class SqliteDatabase(_Engine):
 
     dialect = "sqlite"
 
-    def __init__(self, path: Path, schema: str, *, name: str = "sqlite") -> None:
+    def __init__(self, path: Path, schema: Schema, *, name: str = "sqlite") -> None:
         self.path = Path(path)
         super().__init__(name)
-        self._schema = render_schema(schema, self.dialect)
+        self.migrations = as_migrations(schema)
 
     def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         conn = self._read_conn
@@ -265,8 +265,8 @@ class SqliteDatabase(_Engine):
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
-        conn.executescript(self._schema)
         self._conn = conn
+        self._run(migrate_in, (self.migrations,))  # BEGIN IMMEDIATE: one opener migrates at a time
 
 
 class _PostgresTx:
@@ -300,13 +300,13 @@ class PostgresDatabase(_Engine):
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, schema: str, *, namespace: str = "classroom", name: str = "postgres") -> None:
+    def __init__(self, url: str, schema: Schema, *, namespace: str = "classroom", name: str = "postgres") -> None:
         if not _NAMESPACE.match(namespace):
             raise ValueError(f"namespace {namespace!r} must be a lower-case SQL identifier")
         self.url = url
         self.namespace = namespace
         super().__init__(name)
-        self._schema = render_schema(schema, self.dialect)
+        self.migrations = as_migrations(schema)
         self.application_name = f"classroom-{name}"[:63]
 
     def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
@@ -319,7 +319,7 @@ class PostgresDatabase(_Engine):
             with self._read_conn.transaction():
                 return fn(_PostgresTx(self._read_conn), *args)
         except psycopg.OperationalError as exc:
-            raise Unavailable(f"the credit database is unavailable: {exc}") from exc
+            raise Unavailable(f"the database {self.application_name} is unavailable: {exc}") from exc
 
     def _connect_reader(self) -> None:
         import psycopg
@@ -341,27 +341,26 @@ class PostgresDatabase(_Engine):
         except psycopg.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
         except psycopg.OperationalError as exc:
-            raise Unavailable(f"the credit database is unavailable: {exc}") from exc
+            raise Unavailable(f"the database {self.application_name} is unavailable: {exc}") from exc
 
     def _connect(self) -> None:
         import psycopg
 
         conn = psycopg.connect(self.url, autocommit=True, application_name=self.application_name)
-        with conn.transaction():
-            # Two nodes starting together must not both create the tables.
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.namespace,))
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.namespace}"')
-            conn.execute(f'SET search_path TO "{self.namespace}"')
-            for statement in _statements(self._schema):
-                conn.execute(statement.encode())  # our own DDL, no parameters
+        try:
+            with conn.transaction():
+                # Two nodes starting together must not both migrate: the second waits, then finds it done.
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.namespace,))
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.namespace}"')
+                conn.execute(f'SET search_path TO "{self.namespace}"')
+                migrate_in(_PostgresTx(conn), self.migrations)
+        except BaseException:
+            conn.close()
+            raise
         self._conn = conn
 
 
-def _statements(script: str) -> list[str]:
-    return [part.strip() for part in script.split(";") if part.strip()]
-
-
-def open_database(url: str | None, sqlite_path: Path, schema: str, *, name: str, namespace: str) -> Database:
+def open_database(url: str | None, sqlite_path: Path, schema: Schema, *, name: str, namespace: str) -> Database:
     """PostgreSQL when ``url`` is a ``postgresql://`` URL, else SQLite at ``sqlite_path``."""
     if url and url.startswith(("postgresql://", "postgres://")):
         return PostgresDatabase(url, schema, namespace=namespace, name=name)

@@ -1,30 +1,50 @@
-"""The lesson's training event log: accepted commands, broadcast patches and snapshots.
+"""The lesson's training event log: accepted commands, broadcast patches, snapshots and the lesson's
+own events (chat, stage, presence, markers); the ``training_events`` table and its queries.
 
-``EventLog`` is the port; ``SqliteEventLog`` the embedded implementation (WAL, one
-writer thread, appends batched in order). Recordings read it back by lesson and time.
+``EventLog`` is the port; ``SqlEventLog`` the implementation over the ``Database`` port (SQLite
+embedded, PostgreSQL for several nodes). Appends are group-committed: callers queue their rows and
+await; one writer task commits everything queued so far in one durable (fsynced) transaction and
+only then answers them, so twenty patches a second from every lesson cost a few fsyncs and nothing
+acknowledged is lost. Recordings read it back by lesson and time through the ``*_in`` functions
+below (``server/lesson_timeline.py``); no other module writes SQL against this table.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
+import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
+from classroom.errors import Conflict
+from server.sql.database import Database, Tx
+from server.sql.migrations import Migrations
 from server.wire_json import dumps
 
-__all__ = ["TABLE_SCHEMA", "Event", "EventLog", "SqliteEventLog"]
+__all__ = [
+    "TRAINING_SCHEMA",
+    "Event",
+    "EventLog",
+    "SqlEventLog",
+    "delete_events_in",
+    "events_in",
+    "last_snapshot_in",
+    "patches_after_in",
+    "timeline_rows_in",
+]
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED_BATCHES = 10_000
 
 
 @dataclass(frozen=True)
 class Event:
     lesson_id: str
     at: float  # server wall clock, seconds since the epoch
-    kind: str  # "command" | "patch" | "snapshot"
+    kind: str  # "command" | "patch" | "snapshot", or a lesson kind (server/lesson_timeline.py)
     revision: int
     body: dict[str, Any]
 
@@ -36,64 +56,173 @@ class EventLog(Protocol):
     async def close(self) -> None: ...
 
 
-TABLE_SCHEMA = """
+_TRAINING_V1 = """
 CREATE TABLE IF NOT EXISTS training_events (
     lesson_id TEXT NOT NULL,
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    at REAL NOT NULL,
+    seq {serial},
+    at {real} NOT NULL,
     kind TEXT NOT NULL,
     revision INTEGER NOT NULL,
     body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS training_events_by_lesson ON training_events (lesson_id, at);
 """
+_TRAINING_V2 = """
+CREATE INDEX IF NOT EXISTS training_events_snapshots ON training_events (lesson_id, at) WHERE kind = 'snapshot';
+CREATE INDEX IF NOT EXISTS training_events_timeline ON training_events (lesson_id, at)
+    WHERE kind NOT IN ('snapshot', 'patch')
+"""
+TRAINING_SCHEMA = Migrations("training", (_TRAINING_V1, _TRAINING_V2))
+"""Version 1: the table as the SQLite log created it before migrations. Version 2: two partial
+indexes, snapshots alone (``state_at`` finds the last one in one probe) and the timeline kinds alone
+(a window of chat never walks the ~20 patches per second around it); before migrations the
+timeline created them when it opened."""
+
+_INSERT = "INSERT INTO training_events (lesson_id, at, kind, revision, body) VALUES (?, ?, ?, ?, ?)"
+_MAX_AT = 1e18
+"""Bounds are kept finite: both engines then compare them like any stored time."""
+
+Row = tuple[str, float, str, int, str]
 
 
-class SqliteEventLog:
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="training-log")
-        self._db: sqlite3.Connection | None = None
+def _rows(events: Sequence[Event]) -> list[Row]:
+    return [(e.lesson_id, e.at, e.kind, e.revision, dumps(e.body)) for e in events]
 
-    async def _run(self, function: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+
+def _insert_in(tx: Tx, rows: list[Row]) -> None:
+    tx.executemany(_INSERT, rows)
+
+
+def events_in(tx: Tx, lesson_id: str, since: float, until: float) -> list[Event]:
+    """The lesson's events with ``since <= at <= until`` in log order."""
+    rows = tx.all("SELECT at, kind, revision, body FROM training_events WHERE lesson_id = ? AND at >= ? AND at <= ?"
+                  " ORDER BY seq", (lesson_id, since, min(until, _MAX_AT)))
+    return [Event(lesson_id, at, kind, revision, json.loads(body)) for at, kind, revision, body in rows]
+
+
+def timeline_rows_in(tx: Tx, lesson_id: str, since: float, until: float, kinds: tuple[str, ...],
+                     limit: int | None) -> list[tuple[float, str, str]]:
+    """(at, kind, body) of the lesson's non-line events of ``kinds`` in ``[since, until]``, log order."""
+    marks = ",".join("?" * len(kinds))
+    # The literal "kind NOT IN ('snapshot', 'patch')" lets the engines use the partial index.
+    query = (f"SELECT at, kind, body FROM training_events WHERE lesson_id = ? AND at >= ? AND at <= ?"
+             f" AND kind NOT IN ('snapshot', 'patch') AND kind IN ({marks}) ORDER BY at, seq")
+    params: list[Any] = [lesson_id, since, until, *kinds]
+    if limit is not None:
+        query += " LIMIT ?"
+        params.append(limit)
+    return [(float(at), str(kind), str(body)) for at, kind, body in tx.all(query, params)]
+
+
+def last_snapshot_in(tx: Tx, lesson_id: str, t_wall: float) -> tuple[int, float, int, str] | None:
+    """(seq, at, revision, body) of the lesson's last snapshot at or before ``t_wall``."""
+    row = tx.one("SELECT seq, at, revision, body FROM training_events WHERE lesson_id = ? AND kind = 'snapshot'"
+                 " AND at <= ? ORDER BY at DESC, seq DESC LIMIT 1", (lesson_id, t_wall))
+    return None if row is None else (int(row[0]), float(row[1]), int(row[2]), str(row[3]))
+
+
+def patches_after_in(tx: Tx, lesson_id: str, seq: int, since: float, until: float) -> list[tuple[int, str]]:
+    """(revision, body) of the lesson's patches logged after ``seq`` with ``since <= at <= until``."""
+    rows = tx.all("SELECT revision, body FROM training_events WHERE lesson_id = ? AND at >= ? AND at <= ?"
+                  " AND kind = 'patch' AND seq > ? ORDER BY seq", (lesson_id, since, until, seq))
+    return [(int(revision), str(body)) for revision, body in rows]
+
+
+def delete_events_in(tx: Tx, lesson_id: str, start: float, end: float,
+                     keep: tuple[tuple[float, float], ...]) -> int:
+    """Delete the lesson's rows with ``start <= at <= end`` outside every ``keep`` window; how many."""
+    where = "lesson_id = ? AND at >= ? AND at <= ?"
+    params: list[Any] = [lesson_id, start, end]
+    for keep_start, keep_end in keep:
+        where += " AND NOT (at >= ? AND at <= ?)"
+        params += [keep_start, keep_end]
+    return len(tx.all(f"DELETE FROM training_events WHERE {where} RETURNING seq", params))
+
+
+@dataclass
+class _Batch:
+    rows: list[Row]
+    done: asyncio.Future[None]
+
+
+class SqlEventLog:
+    """The training log over its own ``Database`` (opened and closed with the log), group-committed."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._queue: list[_Batch] = []
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+        self.commits = 0
+        """transactions the writer committed (each answers every append queued before it)"""
 
     async def open(self) -> None:
-        if self._db is None:
-            await self._run(self._open)
-
-    def _open(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self._path, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.executescript(TABLE_SCHEMA)
-        self._db = db
-
-    async def append(self, events: Sequence[Event]) -> None:
-        """Append ``events``; a body with a non-finite number raises ValueError and nothing is stored."""
-        if events:
-            rows = [(e.lesson_id, e.at, e.kind, e.revision, dumps(e.body)) for e in events]
-            await self._run(self._append, rows)
-
-    def _append(self, rows: list[tuple[str, float, str, int, str]]) -> None:
-        assert self._db is not None
-        with self._db:
-            self._db.executemany(
-                "INSERT INTO training_events (lesson_id, at, kind, revision, body) VALUES (?, ?, ?, ?, ?)", rows)
-
-    async def read(self, lesson_id: str, since: float = 0.0, until: float = float("inf")) -> list[Event]:
-        rows = await self._run(self._read, lesson_id, since, until)
-        return [Event(lesson_id, at, kind, revision, json.loads(body)) for at, kind, revision, body in rows]
-
-    def _read(self, lesson_id: str, since: float, until: float) -> list[tuple[float, str, int, str]]:
-        assert self._db is not None
-        return self._db.execute(
-            "SELECT at, kind, revision, body FROM training_events WHERE lesson_id = ? AND at >= ? AND at <= ? "
-            "ORDER BY seq", (lesson_id, since, min(until, 1e18))).fetchall()
+        await self.db.open()
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._writer(), name="training-log")
 
     async def close(self) -> None:
-        if self._db is not None:
-            await self._run(self._db.close)
-            self._db = None
-        self._executor.shutdown(wait=True)
+        """Commit what is queued, stop the writer, close the database; idempotent."""
+        await self._idle.wait()
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await self.db.close()
+
+    async def append(self, events: Sequence[Event]) -> None:
+        """Durably append ``events`` (committed when this returns); a body with a non-finite number
+        raises ValueError and nothing is stored."""
+        if not events:
+            return
+        rows = _rows(events)
+        if self._task is None:
+            raise RuntimeError("the training log is not open")
+        if len(self._queue) >= MAX_QUEUED_BATCHES:
+            raise Conflict("the training log is saturated; retry shortly")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Batch(rows, future))
+        self._idle.clear()
+        self._wake.set()
+        await future
+
+    async def read(self, lesson_id: str, since: float = 0.0, until: float = float("inf")) -> list[Event]:
+        """The lesson's events in ``[since, until]`` in log order, after every append queued so far."""
+        await self._idle.wait()
+        return await self.db.read(events_in, lesson_id, since, until)
+
+    async def _writer(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batches, self._queue = self._queue, []
+            if batches:
+                await self._commit(batches)
+            if not self._queue:
+                self._idle.set()
+
+    async def _commit(self, batches: list[_Batch]) -> None:
+        try:
+            await self.db.transact(_insert_in, [row for batch in batches for row in batch.rows])
+            self.commits += 1
+        except Exception as exc:
+            if len(batches) > 1:  # one batch may be the cause: the others must not fail with it
+                for batch in batches:
+                    await self._commit([batch])
+                return
+            log.exception("training events not written rows=%d", len(batches[0].rows))
+            _answer(batches, exc)
+            return
+        _answer(batches, None)
+
+
+def _answer(batches: list[_Batch], error: Exception | None) -> None:
+    for batch in batches:
+        if batch.done.done():
+            continue
+        if error is None:
+            batch.done.set_result(None)
+        else:
+            batch.done.set_exception(error)

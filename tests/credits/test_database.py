@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from server.sql.database import IntegrityError, Tx, Unavailable
+from server.sql.migrations import Migrations
 from tests.support.databases import OpenDatabase
 
-SCHEMA = """
+ITEMS = """
 CREATE TABLE IF NOT EXISTS items (
     id {serial},
     name TEXT NOT NULL UNIQUE,
@@ -15,6 +16,7 @@ CREATE TABLE IF NOT EXISTS items (
     data {blob}
 );
 """
+SCHEMA = Migrations("items", (ITEMS,))
 
 
 def _add(tx: Tx, name: str, weight: float) -> None:

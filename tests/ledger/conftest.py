@@ -17,25 +17,12 @@ import psycopg
 import pytest
 
 from classroom.ledger.chain import entry_hash, row_leaf
-from classroom.ledger.entries import ROW_FIELDS, EntryDraft, EntryKind
+from classroom.ledger.entries import ROW_FIELDS
 from server.ledger.checkpoints import CheckpointSigner
 from server.sql.database import Database, PostgresDatabase, SqliteDatabase
 from tests.support.databases import OpenDatabase, open_db, postgres_url  # noqa: F401
 
 AT = "2026-11-24T10:00:00.000000Z"
-
-
-def earned(n: int, *, student: str = "SW-0001", school: str = "east", amount: int = 150) -> EntryDraft:
-    """An EARNED draft with key ``earned-<n>``."""
-    return EntryDraft(
-        key=f"earned-{n}",
-        kind=EntryKind.EARNED,
-        student=student,
-        school=school,
-        course="welding",
-        lesson=f"L{n}",
-        amount=amount,
-    )
 
 
 def chained_row(seq: int, prev_hash: str, *, key: str = "forged", amount: int = 5000) -> list[Any]:

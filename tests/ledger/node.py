@@ -19,8 +19,8 @@ from server.ledger.checkpoints import PUBLIC_KEY_FILE, CheckpointSigner
 from server.ledger.store import CREDITS_DB_FILE, LEDGER_SCHEMA, LedgerStore
 from server.settings import Settings
 from server.sql.database import Database, PostgresDatabase, SqliteDatabase
-from tests.ledger.conftest import earned
 from tests.support.databases import postgres_url
+from tests.support.ledger import earned
 from tests.support.servers import wait_started
 
 __all__ = ["Node", "running_node"]

@@ -23,7 +23,8 @@ from classroom.ledger.chain import (
 )
 from classroom.ledger.entries import EntryDraft, EntryKind, Scalar, entry_row
 from classroom.ledger.verify import verify_entries, verify_rows
-from tests.ledger.conftest import AT, chained_row, earned
+from tests.ledger.conftest import AT, chained_row
+from tests.support.ledger import earned
 
 Rows = list[list[Any]]
 

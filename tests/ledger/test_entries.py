@@ -23,7 +23,8 @@ from classroom.ledger.entries import (
     validate_at,
     validate_draft,
 )
-from tests.ledger.conftest import AT, earned
+from tests.ledger.conftest import AT
+from tests.support.ledger import earned
 
 
 def draft(**changes: Any) -> EntryDraft:

@@ -15,8 +15,9 @@ from server.app import create_app
 from server.ledger.checkpoints import PUBLIC_KEY_FILE, SIGNING_KEY_FILE, CheckpointSigner, CheckpointVerifier
 from server.ledger.store import LedgerStore
 from server.settings import Settings
-from tests.ledger.conftest import Tamper, earned
+from tests.ledger.conftest import Tamper
 from tests.ledger.test_tamper import rewrite_and_recompute_later_hashes
+from tests.support.ledger import earned
 from tests.support.tokens import Tokens
 
 

@@ -24,8 +24,9 @@ from server.ledger.store import (
     sign_head_in,
 )
 from server.sql.database import Database, PostgresDatabase, SqliteDatabase, Tx
-from tests.ledger.conftest import AT, OpenDatabase, Tamper, earned
+from tests.ledger.conftest import AT, OpenDatabase, Tamper
 from tests.support.databases import postgres_url
+from tests.support.ledger import earned
 
 
 async def new_store(open_db: OpenDatabase, signer: CheckpointSigner | None) -> tuple[Database, LedgerStore]:

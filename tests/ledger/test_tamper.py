@@ -13,7 +13,8 @@ import pytest
 from classroom.ledger.chain import entry_hash, row_leaf
 from server.ledger.checkpoints import CheckpointSigner
 from server.ledger.store import LEDGER_SCHEMA, LedgerStore
-from tests.ledger.conftest import OpenDatabase, Tamper, chained_row, earned
+from tests.ledger.conftest import OpenDatabase, Tamper, chained_row
+from tests.support.ledger import earned
 
 
 def change_amount(t: Tamper) -> None:

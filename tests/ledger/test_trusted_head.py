@@ -16,8 +16,9 @@ from server.ledger.checkpoints import CheckpointSigner
 from server.ledger.store import LEDGER_SCHEMA, LedgerStore
 from server.ledger.trust import TRUSTED_FILE, TrustedHead
 from server.sql.database import Database
-from tests.ledger.conftest import OpenDatabase, Tamper, earned
+from tests.ledger.conftest import OpenDatabase, Tamper
 from tests.ledger.test_tamper import rewrite_and_recompute_later_hashes, truncate_the_tail
+from tests.support.ledger import earned
 
 
 def delete_every_checkpoint(t: Tamper) -> None:

@@ -17,8 +17,9 @@ from server.ledger.checkpoints import PUBLIC_KEY_FILE, CheckpointSigner
 from server.ledger.store import CREDITS_DB_FILE, LEDGER_SCHEMA, LedgerStore
 from server.ledger.verify_cli import DATABASE_URL_ENV
 from server.sql.database import Database, PostgresDatabase, SqliteDatabase
-from tests.ledger.conftest import Tamper, earned
+from tests.ledger.conftest import Tamper
 from tests.support.databases import postgres_url
+from tests.support.ledger import earned
 
 
 @dataclass

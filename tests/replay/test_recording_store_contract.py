@@ -1,4 +1,4 @@
-"""The RecordingStore contract, run against every implementation."""
+"""The RecordingStore contract, run against every implementation: SQL on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,13 +10,22 @@ import pytest
 
 from classroom.errors import Conflict, NotFound, ValidationError
 from classroom.recordings import MAX_CHAPTERS, Chapter, RecordingStatus, Track, new_chapter
-from server.recording_store import RecordingStore, SqliteRecordingStore
+from server.recording_store import RECORDINGS_SCHEMA, RecordingStore, SqlRecordingStore
+from server.sql.database import Database
+from tests.support.databases import ENGINES, drop_database, new_database, same_database
 from tests.support.recordings import STARTED_AT, recording
 
 
-@pytest.fixture(params=["sqlite"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RecordingStore]:
-    impl: RecordingStore = SqliteRecordingStore(tmp_path / "recordings.db")
+@pytest.fixture(params=ENGINES)
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    db = new_database(request.param, tmp_path / "recordings.db", RECORDINGS_SCHEMA)
+    yield db
+    await drop_database(db)
+
+
+@pytest.fixture
+async def store(database: Database) -> AsyncIterator[RecordingStore]:
+    impl: RecordingStore = SqlRecordingStore(database)
     await impl.open()
     yield impl
     await impl.close()
@@ -117,18 +126,34 @@ async def test_mark_interrupted_marks_only_recordings_in_progress(store: Recordi
     assert await store.mark_interrupted() == []
 
 
-async def test_rows_survive_a_reopen(tmp_path: Path) -> None:
-    first = SqliteRecordingStore(tmp_path / "r.db")
+async def test_rows_survive_a_reopen(database: Database) -> None:
+    first = SqlRecordingStore(database)
     await first.open()
     await first.create(recording("R1", ended_at=None, status=RecordingStatus.RECORDING))
     await first.close()  # as if the process died mid-recording
-    second = SqliteRecordingStore(tmp_path / "r.db")
+    second = SqlRecordingStore(same_database(database, RECORDINGS_SCHEMA))
     await second.open()
     try:
         assert await second.mark_interrupted() == ["R1"]
         assert (await second.get("R1")).status is RecordingStatus.INTERRUPTED
     finally:
         await second.close()
+
+
+async def test_each_node_marks_only_its_own_recordings_interrupted(database: Database) -> None:
+    east = SqlRecordingStore(database, node="east-node")
+    west = SqlRecordingStore(same_database(database, RECORDINGS_SCHEMA), node="west-node")
+    await east.open()
+    await west.open()
+    try:
+        await east.create(recording("E1", ended_at=None, status=RecordingStatus.RECORDING))
+        await west.create(recording("W1", ended_at=None, status=RecordingStatus.RECORDING))
+        assert await east.mark_interrupted() == ["E1"]  # east restarted; west is still recording W1
+        assert (await west.get("W1")).status is RecordingStatus.RECORDING
+        assert await west.mark_interrupted() == ["W1"]
+    finally:
+        await west.close()
+        await east.close()
 
 
 @pytest.mark.parametrize(("at_s", "title"), [(-1, "x"), ("5", "x"), (True, "x"), (float("nan"), "x"),

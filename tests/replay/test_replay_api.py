@@ -11,9 +11,10 @@ from starlette.applications import Starlette
 from classroom.recordings import RecordingStatus
 from classroom.roles import Role
 from server.app import create_app
-from server.lesson_timeline import SqliteLessonTimeline, append_lesson_event
-from server.recording_store import SqliteRecordingStore
+from server.lesson_timeline import LessonTimeline, append_lesson_event
+from server.recording_store import RECORDINGS_SCHEMA, SqlRecordingStore
 from server.settings import Settings
+from server.sql.database import SqliteDatabase
 from server.training.event_log import Event
 from tests.support.recordings import DURATION_S, STARTED_AT, media_root, recording, seed
 from tests.support.tokens import Tokens
@@ -223,7 +224,7 @@ async def test_a_recording_in_progress_cannot_be_deleted(app: Starlette, client:
 
 async def test_start_up_marks_recordings_left_in_progress_interrupted(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "var")
-    store = SqliteRecordingStore(settings.data_dir / "recordings.db")
+    store = SqlRecordingStore(SqliteDatabase(settings.data_dir / "recordings.db", RECORDINGS_SCHEMA))
     await store.open()
     await store.create(recording("R1", ended_at=None, status=RecordingStatus.RECORDING))
     await store.create(recording("R2"))
@@ -236,7 +237,7 @@ async def test_start_up_marks_recordings_left_in_progress_interrupted(tmp_path: 
 
 
 async def test_lifespan_opens_the_timeline_on_the_training_log_file(app: Starlette) -> None:
-    timeline: SqliteLessonTimeline = app.state.lesson_timeline
+    timeline: LessonTimeline = app.state.lesson_timeline
     await append_lesson_event(app.state.training_log, "L1", "marker", {"label": "m"}, at=STARTED_AT + 1)
     events = await timeline.timeline("L1", 0, 10, STARTED_AT)
     assert [(e.t, e.kind, e.body) for e in events] == [(1.0, "marker", {"label": "m"})]

@@ -18,9 +18,10 @@ import server.training.owner as owner_module
 from classroom.roles import Role
 from classroom.training.commands import Actor, parse_command
 from classroom.training.patches import apply_patch
-from server.lesson_timeline import SqliteLessonTimeline
-from server.training.event_log import Event, SqliteEventLog
+from server.lesson_timeline import LessonTimeline
+from server.training.event_log import TRAINING_SCHEMA, Event, SqlEventLog
 from server.training.owner import LineOwner
+from tests.support.databases import ENGINES, drop_database, new_database
 from tests.support.lines import small_line
 from tests.support.recordings import DURATION_S, STARTED_AT, seed
 from tests.support.tokens import Tokens
@@ -29,15 +30,14 @@ from tests.support.wait import wait_for
 TEACHER = Actor("east", Role.TEACHER, "alice")
 
 
-@pytest.fixture
-async def logs(tmp_path: Path) -> AsyncIterator[tuple[SqliteEventLog, SqliteLessonTimeline]]:
-    event_log = SqliteEventLog(tmp_path / "training.db")
-    timeline = SqliteLessonTimeline(tmp_path / "training.db")
+@pytest.fixture(params=ENGINES)
+async def logs(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[SqlEventLog, LessonTimeline]]:
+    db = new_database(request.param, tmp_path / "training.db", TRAINING_SCHEMA)
+    event_log = SqlEventLog(db)
     await event_log.open()
-    await timeline.open()
-    yield event_log, timeline
-    await timeline.close()
+    yield event_log, LessonTimeline(db)
     await event_log.close()
+    await drop_database(db)
 
 
 def replay_log(events: list[Event], t: float) -> tuple[int, dict[str, Any]] | None:
@@ -66,7 +66,7 @@ def replace(path: str, value: Any) -> dict[str, Any]:
 
 
 async def test_state_at_is_the_last_snapshot_plus_the_patches_up_to_t(
-    logs: tuple[SqliteEventLog, SqliteLessonTimeline],
+    logs: tuple[SqlEventLog, LessonTimeline],
 ) -> None:
     event_log, timeline = logs
     events = [
@@ -122,7 +122,7 @@ class Sampler:
 
 
 async def test_state_at_equals_the_live_line_owners_state_at_that_time(
-    logs: tuple[SqliteEventLog, SqliteLessonTimeline], monkeypatch: pytest.MonkeyPatch
+    logs: tuple[SqlEventLog, LessonTimeline], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(owner_module, "SNAPSHOT_EVERY_S", 0.6)  # several snapshots in a few seconds
     event_log, timeline = logs

@@ -12,4 +12,5 @@
 - ``programme``: an east-west programme set up through the real API, on a settable clock;
 - ``recordings``: recordings, lessons and media files seeded into a running app;
 - ``lines``: a small two-station training line; ``client_document``: a page's line document.
+- ``ledger``: ledger entry drafts (``earned``).
 """

@@ -14,9 +14,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from server.sql.database import DEFAULT_POSTGRES_URL, Database, PostgresDatabase, SqliteDatabase
+from server.sql.database import DEFAULT_POSTGRES_URL, Database, PostgresDatabase, Schema, SqliteDatabase
 
-OpenDatabase = Callable[[str], Awaitable[Database]]
+OpenDatabase = Callable[[Schema], Awaitable[Database]]
+ENGINES = ["sqlite", "postgresql"]
 
 
 def postgres_url() -> str:
@@ -29,14 +30,10 @@ async def open_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     opened: list[Database] = []
     namespaces: list[str] = []
 
-    async def open_one(schema: str) -> Database:
-        db: Database
-        if request.param == "sqlite":
-            db = SqliteDatabase(tmp_path / f"db-{len(opened)}.sqlite", schema)
-        else:
-            namespace = f"t_{secrets.token_hex(6)}"
-            namespaces.append(namespace)
-            db = PostgresDatabase(postgres_url(), schema, namespace=namespace)
+    async def open_one(schema: Schema) -> Database:
+        db = new_database(request.param, tmp_path / f"db-{len(opened)}.sqlite", schema)
+        if isinstance(db, PostgresDatabase):
+            namespaces.append(db.namespace)
         await db.open()
         opened.append(db)
         return db
@@ -52,3 +49,26 @@ def drop_schema(namespace: str) -> None:
     """Drop a test's PostgreSQL schema and everything in it."""
     with psycopg.connect(postgres_url(), autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{namespace}" CASCADE'.encode())
+
+
+def new_database(engine: str, sqlite_path: Path, schema: Schema, *, name: str = "test-db") -> Database:
+    """A Database of ``engine`` (not opened): SQLite at ``sqlite_path`` or a fresh PostgreSQL schema
+    (drop it with ``drop_database``)."""
+    if engine == "sqlite":
+        return SqliteDatabase(sqlite_path, schema, name=name)
+    return PostgresDatabase(postgres_url(), schema, namespace=f"t_{secrets.token_hex(6)}", name=name)
+
+
+def same_database(db: Database, schema: Schema, *, name: str = "test-db-2") -> Database:
+    """Another Database over the same tables as ``db`` (another node, or the next run)."""
+    if isinstance(db, SqliteDatabase):
+        return SqliteDatabase(db.path, schema, name=name)
+    assert isinstance(db, PostgresDatabase)
+    return PostgresDatabase(db.url, schema, namespace=db.namespace, name=name)
+
+
+async def drop_database(db: Database) -> None:
+    """Close ``db``; on PostgreSQL drop its schema too."""
+    await db.close()
+    if isinstance(db, PostgresDatabase):
+        drop_schema(db.namespace)

@@ -12,7 +12,8 @@ import pytest
 
 from classroom.roles import Role
 from classroom.training.commands import Actor, parse_command
-from server.training.event_log import SqliteEventLog
+from server.sql.database import SqliteDatabase
+from server.training.event_log import TRAINING_SCHEMA, SqlEventLog
 from server.training.owner import FLUSH_BURST, FLUSH_RATE, LineOwner
 from tests.support.client_document import ClientDocument
 from tests.support.lines import small_line
@@ -55,15 +56,15 @@ class Inbox(ClientDocument):
 
 
 @pytest.fixture
-async def event_log(tmp_path: Path) -> AsyncIterator[SqliteEventLog]:
-    log = SqliteEventLog(tmp_path / "training.db")
+async def event_log(tmp_path: Path) -> AsyncIterator[SqlEventLog]:
+    log = SqlEventLog(SqliteDatabase(tmp_path / "training.db", TRAINING_SCHEMA))
     await log.open()
     yield log
     await log.close()
 
 
 @pytest.fixture
-async def owner(event_log: SqliteEventLog) -> AsyncIterator[LineOwner]:
+async def owner(event_log: SqlEventLog) -> AsyncIterator[LineOwner]:
     line = LineOwner("L1", small_line(), event_log)
     line.start()
     yield line
@@ -71,7 +72,7 @@ async def owner(event_log: SqliteEventLog) -> AsyncIterator[LineOwner]:
 
 
 @pytest.fixture
-async def paced(event_log: SqliteEventLog) -> AsyncIterator[tuple[LineOwner, ManualClock]]:
+async def paced(event_log: SqlEventLog) -> AsyncIterator[tuple[LineOwner, ManualClock]]:
     clock = ManualClock()
     line = LineOwner("L1", small_line(), event_log, clock=clock)
     line.start()
@@ -219,7 +220,7 @@ async def test_reconnecting_client_gets_the_missing_patches_or_a_fresh_snapshot(
 
 
 async def test_every_accepted_command_and_patch_is_in_the_event_log_with_a_server_timestamp(
-    owner: LineOwner, event_log: SqliteEventLog
+    owner: LineOwner, event_log: SqlEventLog
 ) -> None:
     teacher = Inbox()
     owner.join(teacher)
