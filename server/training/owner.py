@@ -36,6 +36,7 @@ TICK_S = 0.1  # simulation step
 FLUSH_RATE = 20.0  # batches per second that may go out at once (under load the window paces)
 FLUSH_BURST = 2.0  # batches that may go out at once on a quiet line
 FLUSH_WINDOW_S = 0.018  # under load, no change waits longer than this for its batch
+LOG_EVERY_S = 0.1  # the event log is appended at most this often, in batches (close() writes the rest)
 SNAPSHOT_EVERY_S = 30.0
 HISTORY = 512  # batches kept for reconnecting clients
 INBOX = 1024
@@ -216,6 +217,8 @@ class LineOwner:
         self._log_ready.set()
 
     async def _write_log(self) -> None:
+        """Append what was recorded, in batches: one append per LOG_EVERY_S at most keeps the log's
+        thread (and its hold on the GIL) from competing with the owner for every command."""
         while True:
             await self._log_ready.wait()
             self._log_ready.clear()
@@ -224,6 +227,7 @@ class LineOwner:
                 await self._log.append(events)
             except Exception:
                 log.exception("training log append failed lesson=%s events=%d", self.lesson_id, len(events))
+            await asyncio.sleep(LOG_EVERY_S)
 
 
 def _loop_time() -> float:
