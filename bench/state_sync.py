@@ -4,8 +4,10 @@ Starts `python -m server serve`, loads a 49-station line (the shipped mould/mach
 line replicated into 7 cells) and runs it; 49 classrooms each operate their own
 station and the teacher operates too, for COMMANDS_PER_S in total, while the other
 classrooms watch. Reports fan-out latency (command sent -> each other client holds
-that revision), server CPU, bytes received per client per second, and whether every
-client's final document equals the server's. The last line printed is one JSON object.
+that revision), the sender's command -> accepted latency (the way in, before any pacing),
+server CPU, bytes (decompressed JSON) and patch batches received per client per second,
+and whether every client's final document equals the server's. The last line printed is
+one JSON object. The machine's load shows in every latency figure: report ``uptime`` too.
 
     python bench/state_sync.py [--quick] [--clients 100] [--rate 200] [--seconds 20]
 """
@@ -41,7 +43,9 @@ from server.secret import load_or_create_secret  # noqa: E402
 from server.tokens import TokenCodec  # noqa: E402
 
 CELLS = 7
-TARGETS = {"latency_p99_ms": 50, "diverged_clients": 0}
+# issue 11: p99 under 30 ms, and no more than 10 % above the bytes per client measured before the
+# window pacing (18.2 kB/s with the 20/s token bucket at 100 clients and 200 commands per second)
+TARGETS = {"latency_p99_ms": 30, "bytes_per_client_per_s": 20000, "diverged_clients": 0}
 
 
 def bench_line() -> dict[str, Any]:
