@@ -3,7 +3,8 @@
 No server, CPU or network: the owner's loop (a batch goes out whenever something is pending
 and server/training/flush_pacer.FlushPacer allows it; a running line's simulation tick adds
 a change every 0.1 s) replayed over seeded Poisson command arrivals. ``burst 1`` is the
-previous policy (a batch at most every 1/rate seconds after the last one). Use it beside
+first policy (a batch at most every 1/rate seconds after the last one), the token bucket the
+second, and a window (no change waits longer than it, under load) the owner's now. Use it beside
 bench/state_sync.py when the machine is shared and end-to-end figures are noisy.
 
     python bench/flush_pacing.py [--seconds 60] [--rates 5,20,50,200]
@@ -23,8 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from server.training.flush_pacer import FlushPacer  # noqa: E402
 
 TICK_S = 0.1
-POLICIES = {"min interval 20/s (before)": (20.0, 1.0), "token bucket 20/s burst 2 (now)": (20.0, 2.0),
-            "token bucket 50/s burst 2": (50.0, 2.0)}
+POLICIES: dict[str, tuple[float, float, float | None]] = {
+    "min interval 20/s": (20.0, 1.0, None), "token bucket 20/s burst 2 (before)": (20.0, 2.0, None),
+    "token bucket 50/s burst 2": (50.0, 2.0, None), "bucket 20/s + window 12 ms": (20.0, 2.0, 0.012),
+    "bucket 20/s + window 18 ms (now)": (20.0, 2.0, 0.018), "bucket 20/s + window 25 ms": (20.0, 2.0, 0.025)}
 
 
 def changes(rate: float, seconds: float, seed: int) -> list[tuple[float, bool]]:
@@ -48,6 +51,7 @@ def replay(pacer: FlushPacer, events: list[tuple[float, bool]]) -> tuple[list[fl
         now = min(due, events[index][0]) if index < len(events) else due
         while index < len(events) and events[index][0] <= now:
             pending.append(events[index])
+            pacer.changed(events[index][0])
             index += 1
         if pending and pacer.wait(now) == 0.0:
             pacer.spend(now)
@@ -74,10 +78,10 @@ def main() -> int:
     results: list[dict[str, Any]] = []
     for rate in (float(r) for r in args.rates.split(",")):
         events = changes(rate, args.seconds, seed=7)
-        for name, (flush_rate, burst) in POLICIES.items():
+        for name, (flush_rate, burst, window) in POLICIES.items():
             row = {"commands_per_s": rate, "policy": name,
-                   **figures(*replay(FlushPacer(flush_rate, burst), events), args.seconds)}
-            print(f"{rate:5.0f} commands/s  {name:32s} wait p50 {row['wait_p50_ms']:5.1f} ms  "
+                   **figures(*replay(FlushPacer(flush_rate, burst, window), events), args.seconds)}
+            print(f"{rate:5.0f} commands/s  {name:34s} wait p50 {row['wait_p50_ms']:5.1f} ms  "
                   f"p99 {row['wait_p99_ms']:5.1f} ms  batches {row['batches_per_s']:4.1f}/s")
             results.append(row)
     print(json.dumps(results, separators=(",", ":")))

@@ -33,8 +33,10 @@ __all__ = ["LineOwner", "Recipient"]
 log = logging.getLogger(__name__)
 
 TICK_S = 0.1  # simulation step
-FLUSH_RATE = 20.0  # patch batches per second at most, sustained (under load)
+FLUSH_RATE = 20.0  # batches per second that may go out at once (under load the window paces)
 FLUSH_BURST = 2.0  # batches that may go out at once on a quiet line
+FLUSH_WINDOW_S = 0.018  # under load, no change waits longer than this for its batch
+LOG_EVERY_S = 0.1  # the event log is appended at most this often, in batches (close() writes the rest)
 SNAPSHOT_EVERY_S = 30.0
 HISTORY = 512  # batches kept for reconnecting clients
 INBOX = 1024
@@ -57,7 +59,7 @@ class LineOwner:
         self._log = event_log
         self._wall = wall_clock
         self._clock = clock or _loop_time
-        self._pacer = FlushPacer(FLUSH_RATE, FLUSH_BURST)
+        self._pacer = FlushPacer(FLUSH_RATE, FLUSH_BURST, FLUSH_WINDOW_S)
         self._inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue(INBOX)
         self._recipients: set[Recipient] = set()
         self._coalescer = Coalescer()
@@ -156,6 +158,7 @@ class LineOwner:
             return
         if changes:
             self._coalescer.add(self.state.revision, changes, before.values)
+            self._pacer.changed(self._clock())
             self._record("command", {"actor": actor.to_json(), "command": wire})
         recipient.send(_with_id({"type": "training.accepted", "revision": self.state.revision}, request_id))
 
@@ -164,6 +167,7 @@ class LineOwner:
         self.state, changes = advance(before, dt)
         if changes:
             self._coalescer.add(self.state.revision, changes, before.values)
+            self._pacer.changed(self._clock())
         if self.state.time - self._last_snapshot >= SNAPSHOT_EVERY_S:
             self._snapshot_to_log()
 
@@ -213,6 +217,8 @@ class LineOwner:
         self._log_ready.set()
 
     async def _write_log(self) -> None:
+        """Append what was recorded, in batches: one append per LOG_EVERY_S at most keeps the log's
+        thread (and its hold on the GIL) from competing with the owner for every command."""
         while True:
             await self._log_ready.wait()
             self._log_ready.clear()
@@ -221,6 +227,7 @@ class LineOwner:
                 await self._log.append(events)
             except Exception:
                 log.exception("training log append failed lesson=%s events=%d", self.lesson_id, len(events))
+            await asyncio.sleep(LOG_EVERY_S)
 
 
 def _loop_time() -> float:

@@ -14,7 +14,7 @@ from classroom.roles import Role
 from classroom.training.commands import Actor, parse_command
 from server.sql.database import SqliteDatabase
 from server.training.event_log import TRAINING_SCHEMA, SqlEventLog
-from server.training.owner import FLUSH_BURST, FLUSH_RATE, LineOwner
+from server.training.owner import FLUSH_BURST, FLUSH_RATE, FLUSH_WINDOW_S, LineOwner
 from tests.support.client_document import ClientDocument
 from tests.support.lines import small_line
 from tests.support.wait import wait_for
@@ -192,6 +192,27 @@ async def test_under_load_patches_coalesce_to_the_flush_rate_with_contiguous_rev
     assert all(b["from"] == a["to"] + 1 for a, b in zip(batches, batches[1:], strict=False))
     assert teacher.document is not None
     assert teacher.document["stations"]["press"]["parameters"]["clamp_force"] == 119
+
+
+async def test_under_load_a_batch_leaves_one_window_after_its_first_change_before_the_next_token(
+    paced: tuple[LineOwner, ManualClock],
+) -> None:
+    owner, clock = paced
+    teacher = Inbox()
+    owner.join(teacher)
+    for count, value in enumerate(range(100, 110), start=1):
+        command(owner, teacher, TEACHER, {"kind": "set_parameter", "station": "press", "name": "clamp_force",
+                                          "value": value})
+        await answered(teacher, count)
+    assert len(teacher.of("training.patch")) == FLUSH_BURST  # the tokens are spent; the rest waits
+    assert FLUSH_WINDOW_S < 1 / FLUSH_RATE  # so no token comes back before the window ends
+    clock.advance(FLUSH_WINDOW_S)
+    await settled(owner, teacher)
+    batches = teacher.of("training.patch")
+    assert len(batches) == FLUSH_BURST + 1
+    assert batches[-1]["to"] - batches[-1]["from"] == 10 - FLUSH_BURST - 1  # the other 8 changes together
+    assert teacher.document is not None
+    assert teacher.document["stations"]["press"]["parameters"]["clamp_force"] == 109
 
 
 async def test_reconnecting_client_gets_the_missing_patches_or_a_fresh_snapshot(owner: LineOwner) -> None:
