@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg  # noqa: E402
 
-from server.sql.database import DEFAULT_POSTGRES_URL, Database, PostgresDatabase, SqliteDatabase  # noqa: E402
+from server.edge.database import DEFAULT_POSTGRES_URL, Database, PostgresDatabase, SqliteDatabase  # noqa: E402
 from server.training.event_log import TRAINING_SCHEMA, Event, SqlEventLog  # noqa: E402
 
 BODY = {"from": 1, "to": 2, "ops": [{"op": "replace", "path": "/stations/3/temperature", "value": 212.5}]}

@@ -9,7 +9,7 @@ All three go through the project's own code; the last line printed is one JSON o
    time, ~100,000 events in all. Also p50/p99 latency of one ``append`` call. The same again on
    PostgreSQL (``DATABASE_URL``, default the local server) in a throwaway schema ``bench_<hex>``
    (``events_per_s_postgres``; skipped with a note if PostgreSQL cannot be reached). Target >= 5,000/s.
-2. ``attendance_s``: a 2-hour lesson of 40 classrooms x 50 students built like ``server/app.py``
+2. ``attendance_s``: a 2-hour lesson of 40 classrooms x 50 students built like ``server/edge/app.py``
    builds it (directory, presence log, lessons, attendance, credit bank on one SQLite credits DB),
    its ~30,000 presence events (joins, a heartbeat per session every 15 s, drops and reconnects,
    roster ticks, self check-ins, late arrivals, early check-outs, 4 roll calls) appended through
@@ -18,7 +18,7 @@ All three go through the project's own code; the last line printed is one JSON o
    (``post_lesson_s``, entries created) into a ledger holding every student's 6 earlier lessons.
 3. ``verify_1m_s``: a credits DB filled with 1,000,000 entries (``append_in`` in transactions of
    10,000 drafts, a signed checkpoint each; earned/recognised/reversal/voided/level-change mix),
-   then ``classroom ledger verify --data-dir DIR`` (``server.cli.main``, the number users see) and
+   then ``classroom ledger verify --data-dir DIR`` (``server.edge.cli.main``, the number users see) and
    ``LedgerStore.verify`` (store level). Target <= 30 s. ``--quick`` fills 100,000 entries and
    extrapolates linearly (``verify_1m_s_extrapolated: true``).
 
@@ -67,18 +67,18 @@ from classroom.lessons import Lesson  # noqa: E402
 from classroom.levels import DEFAULT_THRESHOLDS  # noqa: E402
 from classroom.principal import Principal  # noqa: E402
 from classroom.roles import Role  # noqa: E402
-from server import cli  # noqa: E402
-from server.app import CREDITS_SCHEMA_SQL, DB_FILE  # noqa: E402
 from server.attendance.service import Attendance  # noqa: E402
 from server.credits.bank import CreditBank  # noqa: E402
 from server.credits.posting import Posted  # noqa: E402
 from server.directory.store import DirectoryStore  # noqa: E402
+from server.edge import cli  # noqa: E402
+from server.edge.app import CREDITS_SCHEMA_SQL, DB_FILE  # noqa: E402
+from server.edge.database import DEFAULT_POSTGRES_URL, Database, PostgresDatabase, SqliteDatabase  # noqa: E402
 from server.ledger.checkpoints import CheckpointSigner  # noqa: E402
 from server.ledger.store import CREDITS_DB_FILE, LedgerStore, append_in  # noqa: E402
-from server.lesson_store import LESSONS_SCHEMA, SqlLessonStore  # noqa: E402
-from server.lessons_service import Lessons  # noqa: E402
+from server.lessons.service import Lessons  # noqa: E402
+from server.lessons.store import LESSONS_SCHEMA, SqlLessonStore  # noqa: E402
 from server.presence.log import PRESENCE_SCHEMA, PresenceLog  # noqa: E402
-from server.sql.database import DEFAULT_POSTGRES_URL, Database, PostgresDatabase, SqliteDatabase  # noqa: E402
 
 T = TypeVar("T")
 
@@ -217,7 +217,7 @@ async def _probe(log: PresenceLog, stop: asyncio.Event, count: int) -> list[floa
 
 @dataclass
 class Stack:
-    """The credit-bank components as ``server.app._components`` builds them, on one SQLite credits DB."""
+    """The credit-bank components as ``server.edge.app._components`` builds them, on one SQLite credits DB."""
 
     clock: Clock
     db: SqliteDatabase

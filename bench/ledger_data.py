@@ -18,10 +18,10 @@ from classroom.attendance import PresenceEvent, PresenceKind
 from classroom.ledger import EntryDraft, EntryKind
 from classroom.people import new_classroom, new_course, new_school, new_student
 from server.directory.store import enrol_in, insert_classroom_in, insert_course_in, insert_student_in, put_school_in
+from server.edge.database import Tx
 from server.ledger.store import append_in
 from server.presence.connections import HEARTBEAT_S
 from server.presence.service import ROLLCALL_ANSWER_S
-from server.sql.database import Tx
 
 __all__ = ["LESSON_S", "ROLLCALLS_MIN", "Batch", "Cohort", "ledger_batches", "lesson_batches", "seed_history_in"]
 

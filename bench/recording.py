@@ -5,7 +5,7 @@ file -- the shipped mould/machining line replicated into 7 cells (49 stations), 
 30 s and ~10 patch batches per second of realistic ops (cycles completing, counters, buffers,
 PackML transitions, parameter changes, alarms) -- beside a second lesson logged at the same
 time and the lesson's chat, then time random ``state_at`` calls through
-``server.lesson_timeline.LessonTimeline`` (a fresh connection: nothing cached), checking a
+``server.replay.timeline.LessonTimeline`` (a fresh connection: nothing cached), checking a
 sample of them against the state the generator held at that instant. Budget: p99 <= 50 ms.
 
 Recording CPU (``record_cpu_fraction_per_stream``): 30 s of 720p VP8 at ~1.5 Mbit/s, then 30 s of
@@ -38,8 +38,8 @@ from state_sync import bench_line  # noqa: E402  (the same 49-station line as th
 from classroom.training.packml import Status  # noqa: E402
 from classroom.training.scenario import Scenario, parse_scenario  # noqa: E402
 from classroom.training.state import initial_state  # noqa: E402
-from server.lesson_timeline import LessonTimeline, lesson_event  # noqa: E402
-from server.sql.database import SqliteDatabase  # noqa: E402
+from server.edge.database import SqliteDatabase  # noqa: E402
+from server.replay.timeline import LessonTimeline, lesson_event  # noqa: E402
 from server.training.event_log import TRAINING_SCHEMA, Event, SqlEventLog  # noqa: E402
 
 SNAPSHOT_EVERY_S = 30.0

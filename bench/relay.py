@@ -207,8 +207,8 @@ def viewer_tokens(data_dir: str, count: int) -> list[str]:
     from pathlib import Path
 
     from classroom.roles import Role
-    from server.secret import load_or_create_secret
-    from server.tokens import TokenCodec
+    from server.edge.secret import load_or_create_secret
+    from server.edge.tokens import TokenCodec
 
     codec = TokenCodec(load_or_create_secret(Path(data_dir)))
     return [codec.issue(f"c{index}", Role.CLASSROOM, "east", ttl_s=6 * 3600) for index in range(count)]

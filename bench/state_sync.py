@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from classroom.roles import Role  # noqa: E402
-from server.secret import load_or_create_secret  # noqa: E402
-from server.tokens import TokenCodec  # noqa: E402
+from server.edge.secret import load_or_create_secret  # noqa: E402
+from server.edge.tokens import TokenCodec  # noqa: E402
 
 CELLS = 7
 # issue 11: p99 under 30 ms, and no more than 10 % above the bytes per client measured before the

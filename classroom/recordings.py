@@ -1,7 +1,7 @@
 """Recordings of lessons: the entity, its chapters, and who may replay, annotate or delete it.
 
 Pure: no I/O. A recording is written by the recorder (recordings/), kept by a RecordingStore
-(server/recording_store.py) and served for replay by server/routes/recordings.py.
+(server/replay/store.py) and served for replay by server/replay/routes.py.
 
 Times: ``started_at``/``ended_at`` are Unix seconds on the server wall clock (the clock of the
 lesson's event log); ``Chapter.at_s`` and every replay position are seconds on the *media

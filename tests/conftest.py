@@ -11,8 +11,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from server.app import create_app
-from server.settings import Settings
+from server.edge.app import create_app
+from server.edge.settings import Settings
 from tests.support.browser import chromium_browser
 from tests.support.servers import running_server
 from tests.support.tokens import Tokens

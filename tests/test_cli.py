@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from classroom.roles import Role
-from server.cli import main
-from server.secret import load_or_create_secret
-from server.tokens import TokenCodec
+from server.edge.cli import main
+from server.edge.secret import load_or_create_secret
+from server.edge.tokens import TokenCodec
 from tests.support.processes import ROOT, env_for
 from tests.support.servers import free_port
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from classroom.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
-from server.auth import bearer_token, require
-from server.errors import (
+from server.edge.auth import bearer_token, require
+from server.edge.errors import (
     ApiError,
     Forbidden,
     PayloadTooLarge,

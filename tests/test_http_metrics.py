@@ -15,8 +15,8 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server.http_metrics import HttpCounts, RequestKey
-from server.loop_lag import LAG_BUCKETS, LoopLag
+from server.edge.metrics.http_counts import HttpCounts, RequestKey
+from server.edge.metrics.loop_lag import LAG_BUCKETS, LoopLag
 from tests.support.wait import wait_for
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from classroom.errors import Conflict, NotFound
 from classroom.lessons import Lesson, LessonState, new_lesson
-from server.lesson_store import LESSONS_SCHEMA, LessonStore, MemoryLessonStore, SqlLessonStore
-from server.sql.database import Database
+from server.edge.database import Database
+from server.lessons.store import LESSONS_SCHEMA, LessonStore, MemoryLessonStore, SqlLessonStore
 from tests.support.databases import ENGINES, drop_database, new_database, same_database
 
 

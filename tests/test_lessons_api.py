@@ -113,7 +113,7 @@ async def test_every_lessons_route_needs_a_token(client: httpx.AsyncClient, meth
 
 
 async def test_expired_token_is_401(client: httpx.AsyncClient, app: Starlette) -> None:
-    from server.tokens import TokenCodec
+    from server.edge.tokens import TokenCodec
 
     codec: TokenCodec = app.state.tokens
     past = TokenCodec(codec._secret, clock=lambda: 0.0)
@@ -232,7 +232,7 @@ async def test_unknown_route_gets_a_json_404(client: httpx.AsyncClient) -> None:
 
 
 async def test_lessons_persist_across_app_restarts(settings, tokens: Tokens, client: httpx.AsyncClient) -> None:  # type: ignore[no-untyped-def]
-    from server.app import create_app
+    from server.edge.app import create_app
 
     lesson = (await create(client, tokens.teacher())).json()
     again = create_app(settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from server.node_id import NODE_ID_FILE, load_or_create_node_id
+from server.edge.node_id import NODE_ID_FILE, load_or_create_node_id
 
 
 def test_a_data_dir_keeps_its_node_id(tmp_path: Path) -> None:

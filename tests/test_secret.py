@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server.secret import load_or_create_secret
+from server.edge.secret import load_or_create_secret
 
 
 def test_secret_is_created_with_mode_0600_in_a_new_data_dir(tmp_path: Path) -> None:

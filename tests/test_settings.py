@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from server.settings import IceServer, Settings, parse_ice_server
+from server.edge.settings import IceServer, Settings, parse_ice_server
 
 
 def test_defaults_without_environment() -> None:

@@ -8,8 +8,8 @@ import jwt
 import pytest
 
 from classroom.roles import Role
-from server.errors import Unauthorized
-from server.tokens import TokenCodec
+from server.edge.errors import Unauthorized
+from server.edge.tokens import TokenCodec
 
 SECRET = b"s" * 32
 

@@ -156,7 +156,7 @@ def _get(data: Mapping[str, Any], key: str, where: str, kinds: type | tuple[type
 
 def _checked(value: Any, where: str) -> Any:
     """Numbers must be finite (a browser cannot read Infinity back) and whole numbers fit 64 bits (as in
-    server.wire_json; a larger one cannot even become a float); text is one line (classroom.fields)."""
+    server.edge.wire_json; a larger one cannot even become a float); text is one line (classroom.fields)."""
     if isinstance(value, float) and not math.isfinite(value):
         raise ScenarioError(where, "must be a finite number")
     if isinstance(value, int) and not -_MAX_INT <= value <= _MAX_INT:

@@ -45,10 +45,10 @@ from server.attendance.store import (
     overrides_in,
 )
 from server.directory.store import courses_of_in, enrolled_students_in, students_by_code_in
-from server.lessons_service import Lessons
+from server.edge.database import Database, Tx
+from server.lessons.service import Lessons
 from server.presence.log import PresenceLog, events_in, lessons_of_student_in
 from server.presence.service import RosterStudent
-from server.sql.database import Database, Tx
 
 __all__ = ["Attendance", "AttendanceDirectory", "Corrected", "LessonView"]
 

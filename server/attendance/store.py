@@ -12,8 +12,8 @@ from typing import Any
 
 from classroom.attendance import Excuse, Override, Status
 from classroom.errors import Conflict
-from server.sql.database import Tx
-from server.sql.migrations import Migrations
+from server.edge.database import Tx
+from server.edge.migrations import Migrations
 
 __all__ = [
     "ATTENDANCE_SCHEMA",

@@ -53,6 +53,7 @@ from server.credits.tables import (
     rule_in,
     rules_in,
 )
+from server.edge.database import Database, Tx
 from server.ledger.checkpoints import CheckpointSigner
 from server.ledger.store import (
     append_in,
@@ -62,9 +63,8 @@ from server.ledger.store import (
     latest_checkpoint_in,
     lock_head_in,
 )
-from server.lessons_service import Lessons
+from server.lessons.service import Lessons
 from server.presence.service import RosterStudent
-from server.sql.database import Database, Tx
 
 __all__ = ["BankDirectory", "CreditBank", "rfc3339"]
 

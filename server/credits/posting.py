@@ -26,9 +26,9 @@ from classroom.levels import Thresholds
 from classroom.recognition import RecognitionStatus
 from server.attendance.store import corrections_count_in
 from server.credits.tables import Recognition, add_recognition_in, mark_posted_in
+from server.edge.database import Tx
 from server.ledger.checkpoints import CheckpointSigner
 from server.ledger.store import Appended, append_in, entries_for_student_in, lock_head_in, sign_head_in
-from server.sql.database import Tx
 
 __all__ = ["LessonPlan", "PlannedStudent", "Posted", "StalePlan", "level_drafts", "post_lesson_in",
            "reversal_drafts"]

@@ -7,8 +7,8 @@ from classroom.principal import Principal
 from classroom.recordings import Reach
 from classroom.roles import Role
 from server.directory.store import classroom_in, courses_of_in, student_in
+from server.edge.database import Database, Tx
 from server.presence.log import lessons_of_classroom_in, lessons_of_student_in
-from server.sql.database import Database, Tx
 
 __all__ = ["ReplayReach"]
 

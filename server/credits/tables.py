@@ -21,9 +21,9 @@ from typing import Any
 from classroom.ledger import EntryKind
 from classroom.levels import format_credits
 from classroom.recognition import RecognitionRule, RecognitionStatus
+from server.edge.database import Tx
+from server.edge.migrations import Migrations
 from server.ledger.store import references_in
-from server.sql.database import Tx
-from server.sql.migrations import Migrations
 
 __all__ = [
     "CREDITS_SCHEMA",

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 from classroom.errors import Conflict
 from classroom.people import Classroom, Course, School, Student
 from classroom.roster import Roster, RosterContext, RosterPlan, plan_roster
-from server.sql.database import Database, IntegrityError, Tx
-from server.sql.migrations import Migrations
+from server.edge.database import Database, IntegrityError, Tx
+from server.edge.migrations import Migrations
 
 __all__ = [
     "DIRECTORY_SCHEMA",

@@ -16,9 +16,9 @@ from typing import Any
 from classroom.access import Claims, is_node_reader
 from classroom.errors import PermissionDenied, ValidationError
 from classroom.ledger.chain import row_leaf
+from server.edge.database import Database, Tx
 from server.ledger.checkpoints import CheckpointSigner
 from server.ledger.store import checkpoints_in, head_in, latest_checkpoint_in, rows_in
-from server.sql.database import Database, Tx
 
 __all__ = ["MAX_CHECKPOINTS", "MAX_LEAVES", "LedgerPublication"]
 

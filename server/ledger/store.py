@@ -40,9 +40,9 @@ from classroom.ledger.entries import (
     validate_draft,
 )
 from classroom.ledger.verify import VerifyReport, verify_rows
+from server.edge.database import Database, Tx
+from server.edge.migrations import Migrations
 from server.ledger.checkpoints import CheckpointSigner, CheckpointVerifier
-from server.sql.database import Database, Tx
-from server.sql.migrations import Migrations
 
 __all__ = [
     "CREDITS_DB_FILE",

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from classroom.errors import LedgerTampered
 from classroom.ledger.chain import Checkpoint, hash_or_none, row_leaf
+from server.edge.database import Tx
 from server.ledger.store import entry_in, head_in, rows_in
-from server.sql.database import Tx
 
 __all__ = ["TRUSTED_FILE", "TrustedHead", "read_checkpoints"]
 

@@ -28,12 +28,12 @@ from typing import Any
 from classroom.ledger.chain import Checkpoint
 from classroom.ledger.consistency import Inconsistency, check_known
 from classroom.ledger.verify import VerifyReport
+from server.edge.database import Database, Tx, open_database
+from server.edge.settings import Settings
 from server.ledger.checkpoints import PUBLIC_KEY_FILE, CheckpointVerifier
 from server.ledger.store import CREDITS_DB_FILE, LEDGER_NAMESPACE, LedgerStore, entry_in, head_in
 from server.ledger.trust import read_checkpoints
 from server.ledger.witness import CHECKPOINTS_FILE
-from server.settings import Settings
-from server.sql.database import Database, Tx, open_database
 
 __all__ = ["DATABASE_URL_ENV", "add_verify_arguments", "run_verify"]
 

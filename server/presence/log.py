@@ -17,8 +17,8 @@ from typing import Any
 
 from classroom.attendance import PresenceEvent, PresenceKind
 from classroom.errors import Conflict, ValidationError
-from server.sql.database import Database, Tx
-from server.sql.migrations import Migrations
+from server.edge.database import Database, Tx
+from server.edge.migrations import Migrations
 
 __all__ = ["MAX_KEY_CHARS", "PRESENCE_SCHEMA", "EventKeyConflict", "PresenceLog", "events_in", "last_presence_in",
            "lessons_of_classroom_in", "lessons_of_student_in"]

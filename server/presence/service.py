@@ -23,7 +23,7 @@ from classroom.fields import idempotency_key, reject_unknown
 from classroom.lessons import Lesson, LessonState
 from classroom.people import Student
 from classroom.roles import Role
-from server.lessons_service import Lessons
+from server.lessons.service import Lessons
 from server.presence.log import PresenceLog
 
 __all__ = ["MAX_STUDENTS_PER_REQUEST", "Presence", "Roster", "RosterStudent"]

@@ -6,7 +6,7 @@ embedded, PostgreSQL for several nodes). Appends are group-committed: callers qu
 await; one writer task commits everything queued so far in one durable (fsynced) transaction and
 only then answers them, so twenty patches a second from every lesson cost a few fsyncs and nothing
 acknowledged is lost. Recordings read it back by lesson and time through the ``*_in`` functions
-below (``server/lesson_timeline.py``); no other module writes SQL against this table.
+below (``server/replay/timeline.py``); no other module writes SQL against this table.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from classroom.errors import Conflict
-from server.sql.database import Database, Tx
-from server.sql.migrations import Migrations
-from server.wire_json import dumps
+from server.edge.database import Database, Tx
+from server.edge.migrations import Migrations
+from server.edge.wire_json import dumps
 
 __all__ = [
     "TRAINING_SCHEMA",
@@ -44,7 +44,7 @@ MAX_QUEUED_BATCHES = 10_000
 class Event:
     lesson_id: str
     at: float  # server wall clock, seconds since the epoch
-    kind: str  # "command" | "patch" | "snapshot", or a lesson kind (server/lesson_timeline.py)
+    kind: str  # "command" | "patch" | "snapshot", or a lesson kind (server/replay/timeline.py)
     revision: int
     body: dict[str, Any]
 

@@ -22,8 +22,8 @@ from classroom.training.patches import Coalescer
 from classroom.training.scenario import Scenario
 from classroom.training.simulation import advance
 from classroom.training.state import LineState, initial_state
-from server.errors import to_api_error
-from server.wire_json import dumps
+from server.edge.errors import to_api_error
+from server.edge.wire_json import dumps
 
 from .event_log import Event, EventLog
 from .flush_pacer import FlushPacer

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from classroom.roles import Role
-from server.ws.messages import TYPES
+from server.live.channel.messages import TYPES
 from tests.authz.principals import SUBJECTS, Principal
 
 __all__ = ["ASSIGNED", "BYSTANDER", "FORBIDDEN", "MESSAGES", "ON_STAGE", "SCENARIO", "MessageCase", "Refusal",
@@ -43,7 +43,7 @@ class Refusal:
 
 
 def admission(p: Principal | None) -> Refusal | None:
-    """None: admitted. Checked in the order of server/ws/endpoint.py's ``_admit``."""
+    """None: admitted. Checked in the order of server/live/channel/endpoint.py's ``_admit``."""
     if p is None:
         return Refusal(401, "unauthorized")
     if not p.covers:
@@ -129,7 +129,7 @@ MESSAGES: tuple[MessageCase, ...] = (
     MessageCase("training.load", teacher, "ack", _on(scenario=SCENARIO), broadcast="training.snapshot"),
 )
 
-assert {case.type for case in MESSAGES} == TYPES, "every message type of server/ws/messages.py has a case"
+assert {case.type for case in MESSAGES} == TYPES, "every message type of server/live/channel/messages.py has a case"
 
 
 # --- the rules beyond the role, for east's east-lab on stage (the teacher invited it) -------------

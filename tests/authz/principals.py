@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from classroom.roles import Role
-from server.tokens import TokenCodec
+from server.edge.tokens import TokenCodec
 
 __all__ = [
     "ALL_LESSONS", "ANONYMOUS", "ANOTHER_LESSON", "EAST", "PRINCIPALS", "SUBJECTS", "THE_LESSON", "WEST",

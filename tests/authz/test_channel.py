@@ -27,7 +27,7 @@ from websockets.exceptions import InvalidStatus
 
 from classroom.principal import Principal as Identity
 from classroom.roles import Role
-from server.ws.room import LessonRoom
+from server.live.channel.room import LessonRoom
 from tests.authz.channel import ASSIGNED, BYSTANDER, MESSAGES, ON_STAGE, SCENARIO, MessageCase, admission
 from tests.authz.principals import ANONYMOUS, PRINCIPALS, SUBJECTS, Principal
 from tests.authz.world import World, running_world

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from server.app import create_app
-from server.settings import Settings
+from server.edge.app import create_app
+from server.edge.settings import Settings
 from tests.support.programme import Clock, Programme
 from tests.support.recordings import recording, seed
 from tests.support.tokens import Tokens

@@ -239,7 +239,7 @@ async def test_verify_finds_an_amount_edited_behind_the_servers_back(p: Programm
 
 async def test_a_lesson_ended_by_a_server_that_stopped_before_posting_is_posted_at_the_next_start(
         p: Programme) -> None:
-    from server.app import create_app
+    from server.edge.app import create_app
 
     bank = p.app.state.bank
     p.app.state.lessons.on_ended.remove(bank.lesson_ended)  # the process dies between the end and the posting

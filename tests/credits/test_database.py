@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.sql.database import IntegrityError, Tx, Unavailable
-from server.sql.migrations import Migrations
+from server.edge.database import IntegrityError, Tx, Unavailable
+from server.edge.migrations import Migrations
 from tests.support.databases import OpenDatabase
 
 ITEMS = """
@@ -104,7 +104,7 @@ async def test_postgresql_reconnects_after_the_server_dropped_its_connections(tm
 
     import psycopg
 
-    from server.sql.database import PostgresDatabase
+    from server.edge.database import PostgresDatabase
     from tests.support.databases import drop_schema, postgres_url
 
     name = f"reconnect-{secrets.token_hex(4)}"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from server.sql.database import SqliteDatabase, Tx
-from server.sql.migrations import Migrations, SchemaTooNew, applied_versions_in
+from server.edge.database import SqliteDatabase, Tx
+from server.edge.migrations import Migrations, SchemaTooNew, applied_versions_in
 from tests.support.databases import OpenDatabase, same_database
 
 V1 = "CREATE TABLE parts (id {serial}, name TEXT NOT NULL)"

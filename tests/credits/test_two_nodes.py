@@ -10,8 +10,8 @@ import httpx
 import psycopg
 from starlette.applications import Starlette
 
-from server.app import create_app
-from server.settings import Settings
+from server.edge.app import create_app
+from server.edge.settings import Settings
 from tests.credits.test_bank_api import pending_seq, rule, taught
 from tests.support.databases import drop_schema, postgres_url
 from tests.support.programme import WEST_STUDENTS, Clock, Programme, _set_up

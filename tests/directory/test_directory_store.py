@@ -14,7 +14,7 @@ from server.directory.store import (
     is_enrolled_in,
     student_in,
 )
-from server.sql.database import IntegrityError, Tx
+from server.edge.database import IntegrityError, Tx
 from tests.support.databases import OpenDatabase, open_db  # noqa: F401
 
 LI = Student("YN-000001", "李四", "west", "west-1")

@@ -18,8 +18,8 @@ import pytest
 
 from classroom.ledger.chain import entry_hash, row_leaf
 from classroom.ledger.entries import ROW_FIELDS
+from server.edge.database import Database, PostgresDatabase, SqliteDatabase
 from server.ledger.checkpoints import CheckpointSigner
-from server.sql.database import Database, PostgresDatabase, SqliteDatabase
 from tests.support.databases import OpenDatabase, open_db, postgres_url  # noqa: F401
 
 AT = "2026-11-24T10:00:00.000000Z"

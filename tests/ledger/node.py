@@ -14,11 +14,11 @@ import psycopg
 import uvicorn
 
 from classroom.roles import Role
-from server.app import create_app
+from server.edge.app import create_app
+from server.edge.database import Database, PostgresDatabase, SqliteDatabase
+from server.edge.settings import Settings
 from server.ledger.checkpoints import PUBLIC_KEY_FILE, CheckpointSigner
 from server.ledger.store import CREDITS_DB_FILE, LEDGER_SCHEMA, LedgerStore
-from server.settings import Settings
-from server.sql.database import Database, PostgresDatabase, SqliteDatabase
 from tests.support.databases import postgres_url
 from tests.support.ledger import earned
 from tests.support.servers import wait_started

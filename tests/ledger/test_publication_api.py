@@ -11,10 +11,10 @@ from starlette.applications import Starlette
 
 from classroom.errors import LedgerTampered
 from classroom.ledger.chain import GENESIS, entry_hash
-from server.app import create_app
+from server.edge.app import create_app
+from server.edge.settings import Settings
 from server.ledger.checkpoints import PUBLIC_KEY_FILE, SIGNING_KEY_FILE, CheckpointSigner, CheckpointVerifier
 from server.ledger.store import LedgerStore
-from server.settings import Settings
 from tests.ledger.conftest import Tamper
 from tests.ledger.test_tamper import rewrite_and_recompute_later_hashes
 from tests.support.ledger import earned

@@ -12,6 +12,7 @@ import pytest
 from classroom.errors import ValidationError
 from classroom.ledger.chain import GENESIS
 from classroom.ledger.entries import EntryDraft, EntryKind
+from server.edge.database import Database, PostgresDatabase, SqliteDatabase, Tx
 from server.ledger.checkpoints import CheckpointSigner
 from server.ledger.store import (
     LEDGER_SCHEMA,
@@ -23,7 +24,6 @@ from server.ledger.store import (
     head_in,
     sign_head_in,
 )
-from server.sql.database import Database, PostgresDatabase, SqliteDatabase, Tx
 from tests.ledger.conftest import AT, OpenDatabase, Tamper
 from tests.support.databases import postgres_url
 from tests.support.ledger import earned

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from classroom.errors import LedgerTampered
+from server.edge.database import Database
 from server.ledger.checkpoints import CheckpointSigner
 from server.ledger.store import LEDGER_SCHEMA, LedgerStore
 from server.ledger.trust import TRUSTED_FILE, TrustedHead
-from server.sql.database import Database
 from tests.ledger.conftest import OpenDatabase, Tamper
 from tests.ledger.test_tamper import rewrite_and_recompute_later_hashes, truncate_the_tail
 from tests.support.ledger import earned

@@ -12,11 +12,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from server.cli import main
+from server.edge.cli import main
+from server.edge.database import Database, PostgresDatabase, SqliteDatabase
 from server.ledger.checkpoints import PUBLIC_KEY_FILE, CheckpointSigner
 from server.ledger.store import CREDITS_DB_FILE, LEDGER_SCHEMA, LedgerStore
 from server.ledger.verify_cli import DATABASE_URL_ENV
-from server.sql.database import Database, PostgresDatabase, SqliteDatabase
 from tests.ledger.conftest import Tamper
 from tests.support.databases import postgres_url
 from tests.support.ledger import earned

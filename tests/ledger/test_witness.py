@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from classroom.ledger.chain import Checkpoint
-from server.cli import main
+from server.edge.cli import main
 from server.ledger.checkpoints import CheckpointSigner
 from server.ledger.witness import CHECKPOINTS_FILE, EVIDENCE_FILE, KEY_FILE
 from server.ledger.witness_cli import TOKEN_ENV

@@ -27,7 +27,7 @@ from starlette.applications import Starlette
 
 from media import MediaEngine, Router, Transport
 from media.aiortc_adapter import InboundTap, tap_receiver
-from server.live_media import LiveMedia
+from server.live.sessions import LiveMedia
 from tests.support.peers import publisher_offer
 from tests.support.tokens import Tokens
 from tests.support.wait import wait_for

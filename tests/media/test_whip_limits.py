@@ -15,9 +15,9 @@ import pytest
 from aiortc import RTCPeerConnection
 from starlette.applications import Starlette
 
-from server.app import create_app
-from server.live_media import LiveMedia
-from server.settings import Settings
+from server.edge.app import create_app
+from server.edge.settings import Settings
+from server.live.sessions import LiveMedia
 from tests.media.test_whip_whep import SDP, Peers, create_lesson, keeps_receiving, session_at
 from tests.support.peers import SyntheticAudio, SyntheticVideo, publisher_offer
 from tests.support.tokens import Tokens

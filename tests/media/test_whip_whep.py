@@ -13,10 +13,10 @@ from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
 from starlette.applications import Starlette
 
 from classroom.roles import Role
-from server.app import create_app
-from server.live_media import LiveMedia, MediaSession
-from server.settings import Settings
-from server.tokens import TokenCodec
+from server.edge.app import create_app
+from server.edge.settings import Settings
+from server.edge.tokens import TokenCodec
+from server.live.sessions import LiveMedia, MediaSession
 from tests.support.peers import Subscriber, SyntheticAudio, SyntheticVideo, publisher_offer
 from tests.support.tokens import Tokens
 from tests.support.wait import wait_for

@@ -13,8 +13,8 @@ import pytest
 import uvicorn
 
 from classroom.roles import Role
-from server.app import create_app
-from server.settings import Settings
+from server.edge.app import create_app
+from server.edge.settings import Settings
 from tests.support.databases import drop_schema, postgres_url
 from tests.support.servers import wait_started
 

@@ -9,8 +9,8 @@ from openapi_spec_validator import validate
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 
-from server.app import ROUTE_LISTS
-from server.openapi.document import build_document, openapi_path
+from server.edge.app import ROUTE_LISTS
+from server.edge.openapi.document import build_document, openapi_path
 
 _IGNORED_METHODS = {"HEAD"}  # Starlette answers HEAD for every GET by itself
 _VERBS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -34,7 +34,7 @@ def _documented(document: dict[str, Any]) -> set[tuple[str, str]]:
 
 def test_every_route_is_documented_and_every_documented_operation_is_served() -> None:
     served, documented = _served(), _documented(build_document())
-    assert served - documented == set(), "routes without an OpenAPI operation (add them to server/openapi)"
+    assert served - documented == set(), "routes without an OpenAPI operation (add them to server/edge/openapi)"
     assert documented - served == set(), "documented operations that no route serves"
 
 

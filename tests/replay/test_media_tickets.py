@@ -19,11 +19,11 @@ import uvicorn
 from starlette.applications import Starlette
 
 from classroom.roles import Role
-from server import cli
-from server.log_redaction import REDACTED, RedactSecrets, redact, uvicorn_log_config
-from server.media_tickets import TICKET_TTL_S
-from server.secret import load_or_create_secret
-from server.tokens import TokenCodec
+from server.edge import cli
+from server.edge.log_redaction import REDACTED, RedactSecrets, redact, uvicorn_log_config
+from server.edge.media_tickets import TICKET_TTL_S
+from server.edge.secret import load_or_create_secret
+from server.edge.tokens import TokenCodec
 from tests.support.recordings import recording, seed
 from tests.support.tokens import Tokens
 from tests.support.wait import wait_for
@@ -202,5 +202,5 @@ def test_classroom_serve_runs_uvicorn_with_the_redacting_log_configuration(
     monkeypatch.setattr(logging, "basicConfig", lambda **kwargs: None)
     assert cli.main(["serve", "--data-dir", str(tmp_path), "--port", "0"]) == 0
     config = seen["log_config"]
-    assert config["filters"]["redact_secrets"]["()"] == "server.log_redaction.RedactSecrets"
+    assert config["filters"]["redact_secrets"]["()"] == "server.edge.log_redaction.RedactSecrets"
     assert all("redact_secrets" in handler["filters"] for handler in config["handlers"].values())

@@ -10,8 +10,8 @@ import pytest
 
 from classroom.errors import Conflict, NotFound, ValidationError
 from classroom.recordings import MAX_CHAPTERS, Chapter, RecordingStatus, Track, new_chapter
-from server.recording_store import RECORDINGS_SCHEMA, RecordingStore, SqlRecordingStore
-from server.sql.database import Database
+from server.edge.database import Database
+from server.replay.store import RECORDINGS_SCHEMA, RecordingStore, SqlRecordingStore
 from tests.support.databases import ENGINES, drop_database, new_database, same_database
 from tests.support.recordings import STARTED_AT, recording
 

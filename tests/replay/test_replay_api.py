@@ -10,11 +10,11 @@ from starlette.applications import Starlette
 
 from classroom.recordings import RecordingStatus
 from classroom.roles import Role
-from server.app import create_app
-from server.lesson_timeline import LessonTimeline, append_lesson_event
-from server.recording_store import RECORDINGS_SCHEMA, SqlRecordingStore
-from server.settings import Settings
-from server.sql.database import SqliteDatabase
+from server.edge.app import create_app
+from server.edge.database import SqliteDatabase
+from server.edge.settings import Settings
+from server.replay.store import RECORDINGS_SCHEMA, SqlRecordingStore
+from server.replay.timeline import LessonTimeline, append_lesson_event
 from server.training.event_log import Event
 from tests.support.recordings import DURATION_S, STARTED_AT, media_root, recording, seed
 from tests.support.tokens import Tokens

@@ -15,8 +15,8 @@ import httpx
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from classroom.roles import Role
-from server.secret import load_or_create_secret
-from server.tokens import TokenCodec
+from server.edge.secret import load_or_create_secret
+from server.edge.tokens import TokenCodec
 from tests.support.peers import SyntheticAudio, SyntheticVideo, publisher_offer
 from tests.support.processes import ROOT, env_for
 from tests.support.servers import free_port

@@ -18,7 +18,7 @@ import server.training.owner as owner_module
 from classroom.roles import Role
 from classroom.training.commands import Actor, parse_command
 from classroom.training.patches import apply_patch
-from server.lesson_timeline import LessonTimeline
+from server.replay.timeline import LessonTimeline
 from server.training.event_log import TRAINING_SCHEMA, Event, SqlEventLog
 from server.training.owner import LineOwner
 from tests.support.databases import ENGINES, drop_database, new_database

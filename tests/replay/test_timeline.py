@@ -9,7 +9,7 @@ import pytest
 from starlette.applications import Starlette
 
 from classroom.errors import ValidationError
-from server.lesson_timeline import append_lesson_event, lesson_event
+from server.replay.timeline import append_lesson_event, lesson_event
 from server.training.event_log import Event
 from tests.support.recordings import DURATION_S, STARTED_AT, seed
 from tests.support.tokens import Tokens
@@ -74,9 +74,9 @@ async def test_bad_timeline_queries_are_400(client: httpx.AsyncClient, tokens: T
 
 async def test_timeline_is_truncated_past_the_page_size(app: Starlette, client: httpx.AsyncClient, tokens: Tokens,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    import server.replay_service
+    import server.replay.service
 
-    monkeypatch.setattr(server.replay_service, "MAX_TIMELINE_EVENTS", 3)
+    monkeypatch.setattr(server.replay.service, "MAX_TIMELINE_EVENTS", 3)
     await seed(app)
     for i in range(5):
         await append_lesson_event(app.state.training_log, "L1", "chat", {"text": str(i)}, at=STARTED_AT + i)

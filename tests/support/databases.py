@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from server.sql.database import DEFAULT_POSTGRES_URL, Database, PostgresDatabase, Schema, SqliteDatabase
+from server.edge.database import DEFAULT_POSTGRES_URL, Database, PostgresDatabase, Schema, SqliteDatabase
 
 OpenDatabase = Callable[[Schema], Awaitable[Database]]
 ENGINES = ["sqlite", "postgresql"]

@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 
 from classroom.lessons import new_lesson
 from classroom.recordings import Recording, RecordingStatus, Track
-from server.app import RECORDINGS_DIR
+from server.edge.app import RECORDINGS_DIR
 
 STARTED_AT = 1_725_000_000.0  # 2024-08-30T06:40:00Z
 DURATION_S = 3600.0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from classroom.roles import Role
-from server.tokens import TokenCodec
+from server.edge.tokens import TokenCodec
 
 __all__ = ["Tokens"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from server.sql.database import Database, Tx
+from server.edge.database import Database, Tx
 from server.training.event_log import TRAINING_SCHEMA, Event, SqlEventLog
 from tests.support.databases import ENGINES, drop_database, new_database, same_database
 

@@ -12,7 +12,7 @@ import pytest
 
 from classroom.roles import Role
 from classroom.training.commands import Actor, parse_command
-from server.sql.database import SqliteDatabase
+from server.edge.database import SqliteDatabase
 from server.training.event_log import TRAINING_SCHEMA, SqlEventLog
 from server.training.owner import FLUSH_BURST, FLUSH_RATE, FLUSH_WINDOW_S, LineOwner
 from tests.support.client_document import ClientDocument

@@ -21,15 +21,15 @@ from classroom.attendance import PresenceEvent, PresenceKind
 from classroom.lessons import LessonState, new_lesson
 from classroom.recognition import RecognitionStatus
 from classroom.recordings import RecordingStatus
-from server.app import create_app
 from server.attendance.store import excuses_in, overrides_in
 from server.credits.tables import posted_lessons_in, recognitions_in, rules_in
 from server.directory.store import classrooms_in, enrolled_students_in, schools_in
+from server.edge.app import create_app
+from server.edge.database import Tx
+from server.edge.migrations import applied_versions_in
+from server.edge.settings import Settings
 from server.ledger.store import append_in, checkpoints_in, entries_for_school_in
 from server.presence.log import events_in
-from server.settings import Settings
-from server.sql.database import Tx
-from server.sql.migrations import applied_versions_in
 from server.training.event_log import Event
 from tests.support.databases import drop_schema, postgres_url
 from tests.support.ledger import earned

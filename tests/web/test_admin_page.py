@@ -15,8 +15,8 @@ import pytest
 from starlette.applications import Starlette
 
 from classroom.roles import Role
-from server.app import create_app
-from server.settings import Settings
+from server.edge.app import create_app
+from server.edge.settings import Settings
 from tests.support.browser import console_errors, needs_chromium, screenshot
 from tests.support.programme import Clock, Programme
 from tests.support.tokens import Tokens

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 
 from classroom.roles import Role
 from classroom.training.state import initial_state
-from server.lesson_timeline import append_lesson_event
+from server.replay.timeline import append_lesson_event
 from server.training.event_log import Event
 from tests.support.browser import console_errors, needs_chromium, screenshot
 from tests.support.lines import small_line

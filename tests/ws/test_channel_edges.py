@@ -23,10 +23,10 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from classroom.roles import Role
 from media import Consumer, Router, Transport
-from server.secret import load_or_create_secret
-from server.settings import Settings
-from server.tokens import TokenCodec
-from server.ws import endpoint
+from server.edge.secret import load_or_create_secret
+from server.edge.settings import Settings
+from server.edge.tokens import TokenCodec
+from server.live.channel import endpoint
 from tests.support.lesson_channel import LessonClient, answer_offers, bearer, publish
 from tests.support.peers import Subscriber
 from tests.support.tokens import Tokens

@@ -14,7 +14,7 @@ from aiortc import RTCPeerConnection
 from starlette.applications import Starlette
 
 from media import Router
-from server.settings import Settings
+from server.edge.settings import Settings
 from tests.support.lesson_channel import LessonClient, bearer, publish
 from tests.support.peers import Subscriber, SyntheticAudio, SyntheticVideo, publisher_offer
 from tests.support.tokens import Tokens

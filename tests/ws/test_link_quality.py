@@ -6,7 +6,7 @@ from typing import Any
 
 from aiortc import RTCPeerConnection
 
-from server.ws.quality import Counters, link_quality
+from server.live.channel.quality import Counters, link_quality
 from tests.support.lesson_channel import LessonClient, answer_offers, bearer, publish
 from tests.support.peers import Subscriber
 from tests.support.tokens import Tokens

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from server.wire_json import MAX_DEPTH, MAX_INT, JsonRejected, dumps, loads
-from server.ws.messages import MODELS, TYPES, BadMessage, parse_message
+from server.edge.wire_json import MAX_DEPTH, MAX_INT, JsonRejected, dumps, loads
+from server.live.channel.messages import MODELS, TYPES, BadMessage, parse_message
 from tests.support.lesson_channel import LessonClient, bearer
 from tests.support.tokens import Tokens
 

@@ -12,7 +12,7 @@ from classroom.access import Claims
 from classroom.principal import Principal
 from classroom.roles import Role
 from media import Router
-from server.ws.participant import OUTBOX, Participant
+from server.live.channel.participant import OUTBOX, Participant
 from tests.support.wait import wait_for
 
 

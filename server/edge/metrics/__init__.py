@@ -1,0 +1,1 @@
+"""Prometheus metrics at ``GET /metrics``: the node snapshot, loop lag and HTTP counts."""

@@ -1,1 +1,0 @@
-"""HTTP routes. Each module exposes ``routes: list[BaseRoute]``; server.app assembles them."""
