@@ -20,7 +20,7 @@ from server.tokens import TokenCodec
 from tests.conftest import Tokens
 from tests.media.peers import Subscriber, SyntheticAudio, SyntheticVideo, publisher_offer, wait_for
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fanout_impl")]
 
 SDP = {"Content-Type": "application/sdp"}
 CAMERA = "teacher/camera"
