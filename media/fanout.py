@@ -308,7 +308,8 @@ def socket_target(transport: Any, addr: Any) -> tuple[int, bytes]:
     """(fd, struct sockaddr) to write to ``addr`` on the transport's UDP socket, or (-1, b"")
     when the transport is not a plain unconnected UDP socket of the address's family (TURN...)."""
     sock = transport.get_extra_info("socket")
-    if sock is None or transport.get_extra_info("peername") is not None or not hasattr(transport, "is_closing"):
+    if (sock is None or transport.get_extra_info("peername") is not None or not hasattr(transport, "is_closing")
+            or transport.is_closing()):
         return -1, b""
     try:
         family, fd = sock.family, sock.fileno()
