@@ -294,7 +294,8 @@ async def test_packet_lost_on_the_way_to_a_subscriber_is_recovered_from_the_cach
     consumer = consumer_of(transport, "video")
     dtls = subscriber.receivers["video"].transport
     lost: list[int] = []
-    dtls._rx_srtp = DropOnce(dtls._rx_srtp, consumer.ssrc, lost)  # the network drops the next video packet
+    # the network drops the next video packet
+    dtls._rx_srtp = DropOnce(dtls._rx_srtp, consumer.ssrc, lost)  # type: ignore[assignment]
 
     await wait_for(lambda: bool(lost), 10)
 
