@@ -259,25 +259,35 @@ class Implementation(NamedTuple):
 PYTHON = Implementation("python", PythonLeg, python_deliver)
 
 
+SRTP_PROTECT_TYPE = "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"  # libsrtp 2's srtp_protect
+
+
+def _srtp_binding_ok() -> bool:
+    """pylibsrtp still exposes what the C leg calls, with libsrtp 2's signature (libsrtp 3 changed it)."""
+    try:
+        from pylibsrtp import Session, _binding
+
+        if _binding.ffi.typeof(_binding.lib.srtp_protect).cname != SRTP_PROTECT_TYPE:
+            return False
+        srtp_pointers(Session())
+        return True
+    except (ImportError, AttributeError, TypeError):
+        return False
+
+
 def _load_native() -> Implementation | None:
     try:
         native = importlib.import_module("media._fanout")
     except ImportError:
         return None
-    if native.HISTORY != HISTORY:
+    if native.HISTORY != HISTORY or not _srtp_binding_ok():
         return None
     return Implementation("native", native.Leg, native.deliver)
-
-
-NATIVE = _load_native()
 
 
 def implementations() -> list[Implementation]:
     """The implementations available here (for tests that run both)."""
     return [PYTHON] if NATIVE is None else [NATIVE, PYTHON]
-
-
-_active = PYTHON if NATIVE is None or os.environ.get(ENV, "").lower() == "python" else NATIVE
 
 
 def implementation() -> Implementation:
@@ -327,3 +337,9 @@ def socket_target(transport: Any, addr: Any) -> tuple[int, bytes]:
     except (OSError, ValueError, TypeError, IndexError):
         pass
     return -1, b""
+
+
+NATIVE = _load_native()
+"""the C fan-out, None when media._fanout is not built or pylibsrtp does not fit it"""
+
+_active = PYTHON if NATIVE is None or os.environ.get(ENV, "").lower() == "python" else NATIVE
