@@ -122,6 +122,9 @@ class Leg(Protocol):
     @property
     def direct(self) -> bool: ...
 
+    @property
+    def direct_sends(self) -> int: ...
+
     def set_header(self, payload_type: int, ssrc: int, extensions: bytes) -> None: ...
 
     def clear_header(self) -> None: ...
@@ -186,6 +189,10 @@ class PythonLeg:
     @property
     def direct(self) -> bool:
         return False
+
+    @property
+    def direct_sends(self) -> int:
+        return 0
 
     def set_header(self, payload_type: int, ssrc: int, extensions: bytes) -> None:
         self._writer = HeaderWriter(payload_type, ssrc, extensions)

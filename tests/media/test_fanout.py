@@ -4,6 +4,8 @@ and the C leg's direct route (pylibsrtp's session, the socket's fd) puts SRTP a 
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 from typing import Any
 
 import pylibsrtp
@@ -152,8 +154,10 @@ def sessions() -> tuple[pylibsrtp.Session, pylibsrtp.Session]:
     return pylibsrtp.Session(tx_policy), rx
 
 
-@pytest.mark.parametrize("via_transport", [False, True], ids=["fd", "transport"])
-async def test_the_native_route_sends_srtp_the_peer_can_read(via_transport: bool) -> None:
+@pytest.mark.parametrize("mode", ["fd", "transport", "fd-refused"])
+async def test_the_native_route_sends_srtp_the_peer_can_read(mode: str) -> None:
+    """fd: written to the socket; transport: no fd, through transport.sendto; fd-refused: the socket
+    refuses the write (here: an address of another family), so the transport gets the packet."""
     if fanout.NATIVE is None:
         pytest.skip("media._fanout is not built here (pip install -e . compiles media/_fanout.c with gcc)")
     loop = asyncio.get_running_loop()
@@ -170,7 +174,9 @@ async def test_the_native_route_sends_srtp_the_peer_can_read(via_transport: bool
         resolved.append(conn.state == "connected")
         if conn.state != "connected":
             return None
-        fd, sockaddr = (-1, b"") if via_transport else fanout.socket_target(tx_transport, addr)
+        fd, sockaddr = (-1, b"") if mode == "transport" else fanout.socket_target(tx_transport, addr)
+        if mode == "fd-refused":
+            sockaddr = struct.pack("=H", socket.AF_UNIX) + sockaddr[2:]
         fn, ctx = fanout.srtp_pointers(tx)
         return fanout.Route(fn, ctx, tx, fd, sockaddr, tx_transport, addr, conn, "state", "connected",
                             conn.nominated, 1, pair)
@@ -187,7 +193,8 @@ async def test_the_native_route_sends_srtp_the_peer_can_read(via_transport: bool
         got = [rx.unprotect(await asyncio.wait_for(receiver.datagrams.get(), 5)) for _ in range(5)]
         assert [header(d) for d in got] == [(0, 96, 100 + i, i * 3000, 0x1234) for i in range(5)]
         assert [d[12 + len(EXT):] for d in got] == [bytes([i]) * 100 for i in range(5)]
-        assert (leg.direct, resolved) == (not via_transport, [True])  # resolved once, then reused
+        assert (leg.direct, resolved) == (mode != "transport", [True])  # resolved once, then reused
+        assert leg.direct_sends == (5 if mode == "fd" else 0)
 
         leg.retransmit([102])  # replay protection would refuse a repeat: the receiver needs a new session
         repeat = await asyncio.wait_for(receiver.datagrams.get(), 5)
@@ -203,7 +210,7 @@ async def test_the_native_route_sends_srtp_the_peer_can_read(via_transport: bool
         assert resolved == [True, False, True]
         tx_transport.close()  # a closing transport is not written to, even if nothing else changed
         fanout.NATIVE.deliver((leg,), source, packet(7, 21000))
-        assert len(resolved) == (4 if not via_transport else 3)
+        assert len(resolved) == (3 if mode == "transport" else 4)
         assert not leg.direct  # (its socket is still open until the loop closes it: the packet went out)
     finally:
         tx_transport.close()
