@@ -37,6 +37,21 @@ guard_expected``, ``guard_map.get(guard_key) is guard_value`` and (with an fd)
 ``not transport.is_closing()``; the C leg checks this before each packet and
 calls ``resolve`` again when it fails.
 
+API (both implementations; ``implementation().leg(...)`` / ``.deliver(...)``):
+
+- ``leg(clock_rate, initial_seq, initial_ts, send, resolve, on_switch)``;
+- ``set_header(payload_type, ssrc, extensions)`` starts sending, ``clear_header()``
+  stops it; ``restart(clock_rate)`` keeps the numbering after the last packet sent
+  and waits for a new source; ``paused`` (read/write); ``source`` (the producer
+  followed, reset it to None to gate on a keyframe again);
+- ``forward(producer, packet)``, ``deliver(legs, producer, packet)`` (a tuple of
+  legs; an item that is not a C leg gets ``item.forward(producer, packet)``);
+- ``retransmit(sequence_numbers)`` from the NACK history (``HISTORY`` packets);
+- ``packets``, ``octets`` (payload bytes), ``send_failures``, ``retransmitted``;
+  ``last_seq``, ``last_ts``, ``last_time``, ``outbound_timestamp(in_ts)`` for
+  sender reports; ``direct`` / ``direct_sends`` (the C leg writes to an fd).
+
+A packet SRTP refuses (longer than pylibsrtp's 1356-byte limit) is a send failure.
 Both run on the event loop's thread; nothing here is thread-safe.
 """
 
