@@ -250,6 +250,8 @@ static int leg_emit(Leg *L, int marker, uint16_t seq, uint32_t ts, PyObject *pay
             /* no direct route: the port's own send(bytes) -> bool */
             PyObject *bytes, *r;
             int truth;
+            if (L->send == NULL)
+                return 0; /* cleared by the garbage collector */
             total = write_packet(L, marker, seq, ts, PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload));
             if (total < 0)
                 return 0;
@@ -381,8 +383,11 @@ static int leg_forward_one(Leg *L, PyObject *producer, PyObject *packet, const I
     if (!L->has_header || L->paused)
         return 0;
     if (producer != L->source) {
-        PyObject *r = PyObject_CallFunctionObjArgs(L->on_switch, producer, packet, NULL);
+        PyObject *r;
         int ok;
+        if (L->on_switch == NULL)
+            return 0; /* cleared by the garbage collector */
+        r = PyObject_CallFunctionObjArgs(L->on_switch, producer, packet, NULL);
         if (r == NULL)
             return -1;
         ok = PyObject_IsTrue(r);
