@@ -599,6 +599,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.slow_rx:
         os.environ["RELAY_BENCH_SLOW_RX"] = "1"  # read by the spawned subscriber processes
+    from media import fanout  # the server process imports the same code with the same environment
+
+    fanout_path = fanout.implementation().name
+    log(f"SFU fan-out: {fanout_path} ({fanout.ENV}={os.environ.get(fanout.ENV, '')!r})")
     media = load_media()  # encodes once (~3 s) and caches in the temp dir
     log(f"media: {len(media['video'])} VP8 frames at {media['video_bps'] / 1e6:.2f} Mbit/s, "
         f"{len(media['audio'])} Opus packets")
@@ -687,6 +691,7 @@ def main(argv: list[str] | None = None) -> int:
         "window_s": args.window,
         "publisher_pacing": args.pace,
         "quick": args.quick,
+        "fanout": fanout_path,
         "elapsed_s": round(time.monotonic() - started, 1),
         "targets": TARGETS,
         "sfu": sfu_rows and [{k: v for k, v in r.items() if k != "joined"} for r in sfu_rows],

@@ -16,7 +16,9 @@ module replaces three things on individual receiver and sender *instances*
   sender reports sent here, RFC 3550 section 6.4.1).
 - Sending: a packet is protected with the DTLS transport's SRTP session and
   written to the nominated ICE pair synchronously, without aiortc's per-packet
-  coroutine chain.
+  coroutine chain: ``OutboundPort.send`` in Python, or, for the C fan-out
+  (media/fanout.py), ``OutboundPort.route`` hands over the session's
+  ``srtp_protect`` and the pair's socket, with what must hold for them to stay valid.
 
 The aiortc version range is pinned in pyproject.toml; tests/media/test_adapter.py
 fails loudly if an upgrade moves any of these internals.
@@ -57,6 +59,9 @@ from aiortc.rtp import (
     pack_remb_fci,
     unwrap_rtx,
 )
+from pylibsrtp import Error as SrtpError
+
+from . import fanout
 
 __all__ = [
     "InboundTap",
@@ -276,14 +281,35 @@ class OutboundPort:
         return self._sender._ssrc
 
     def send(self, data: bytes) -> bool:
-        """Protect and send one RTP packet now; False when the transport cannot send."""
+        """Protect and send one RTP packet now; False when the transport cannot send
+        (or SRTP refuses the packet: too long for pylibsrtp's buffer)."""
         route = self._route
         if route is None or route.dtls._state is not State.CONNECTED or route.nominated.get(1) is not route.pair:
             route = self._route = self._resolve()
             if route is None:
                 return False
-        route.sendto(route.protect(data), route.addr)
+        try:
+            protected = route.protect(data)
+        except (SrtpError, ValueError):
+            return False
+        route.sendto(protected, route.addr)
         return True
+
+    def route(self) -> fanout.Route | None:
+        """The send path for a C fan-out leg, None while the transport cannot send."""
+        dtls = self._sender.transport
+        if dtls._state is not State.CONNECTED:
+            return None
+        nominated = dtls.transport._connection._nominated
+        pair = nominated.get(1)
+        if pair is None:
+            return None
+        session = dtls._tx_srtp
+        protect_fn, srtp_ctx = fanout.srtp_pointers(session)
+        transport = pair.protocol.transport
+        fd, sockaddr = fanout.socket_target(transport, pair.remote_addr)
+        return fanout.Route(protect_fn, srtp_ctx, session, fd, sockaddr, transport, pair.remote_addr,
+                            dtls, "_state", State.CONNECTED, nominated, 1, pair)
 
     def _resolve(self) -> _Route | None:
         """Look the send path up again (first packet, ICE pair change, transport change)."""

@@ -9,16 +9,17 @@ from collections.abc import Callable
 
 from aiortc import clock
 
+from . import fanout
 from .aiortc_adapter import OutboundParameters, OutboundPort, SenderReport
 from .ids import new_id
 from .producer import Producer
-from .rtp import ForwardedPacket, HeaderWriter, StreamRebaser, one_byte_extensions
+from .rtp import ForwardedPacket, one_byte_extensions
 
 __all__ = ["Consumer"]
 
 logger = logging.getLogger(__name__)
 
-HISTORY = 1024  # packets kept for NACK answers (~5 s of 720p video)
+HISTORY = fanout.HISTORY  # packets kept for NACK answers (~5 s of 720p video)
 RTT_ALPHA = 0.85  # smoothing of the round trip, as aiortc's sender does it
 
 
@@ -28,6 +29,10 @@ class Consumer:
     The outbound stream (SSRC, sequence numbers, timestamps) is continuous for
     the consumer's whole life, whichever producer currently feeds the feed.
     A video consumer starts, and restarts after a source change, on a keyframe.
+
+    The per-packet state (header, rebasing, NACK history, counters, route) lives
+    in ``leg`` (media/fanout.py), which the feed drives for all its consumers in
+    one call; the consumer keeps the wiring and the subscriber's feedback.
     """
 
     def __init__(self, kind: str, port_factory: Callable[[Consumer], OutboundPort]) -> None:
@@ -35,37 +40,49 @@ class Consumer:
         self.kind = kind
         self.feed: str | None = None
         self.closed = False
-        self.paused = False
-        self.packets = 0
-        self.octets = 0
-        self.retransmitted = 0
         self.nacked = 0
         """sequence numbers the subscriber asked again"""
         self.keyframe_requests = 0
-        self.send_failures = 0
-        """packets not sent because the transport could not send (not connected yet, or gone)"""
         self.loss = 0.0
         """the fraction lost in the subscriber's last receiver report"""
         self.rtt: float | None = None
         """round trip to the subscriber in seconds (smoothed, from its receiver reports), None before one"""
-        self._writer: HeaderWriter | None = None
         self._params: OutboundParameters | None = None
-        self._rebaser = StreamRebaser(90000 if kind == "video" else 48000,
-                                      random.randrange(0x8000), random.randrange(1 << 32))
-        # NACK history as parallel lists: no per-packet allocation and nothing new for the cyclic GC to walk
-        self._sent_seq: list[int] = [-1] * HISTORY
-        self._sent_ts: list[int] = [0] * HISTORY
-        self._sent_packet: list[ForwardedPacket | None] = [None] * HISTORY
-        self._producer: Producer | None = None
         self._request_keyframe: Callable[[], None] = lambda: None
         self._on_close: list[Callable[[Consumer], None]] = []
         self._port = port_factory(self)
+        self.leg: fanout.Leg = fanout.implementation().leg(
+            90000 if kind == "video" else 48000, random.randrange(0x8000), random.randrange(1 << 32),
+            self._port.send, getattr(self._port, "route", None), self._accepts)
+
+    # --- counters (kept by the leg) -------------------------------------------------------
+
+    @property
+    def packets(self) -> int:
+        return self.leg.packets
+
+    @property
+    def octets(self) -> int:
+        return self.leg.octets
+
+    @property
+    def retransmitted(self) -> int:
+        return self.leg.retransmitted
+
+    @property
+    def send_failures(self) -> int:
+        """packets not sent because the transport could not send (not connected yet, or gone)"""
+        return self.leg.send_failures
+
+    @property
+    def paused(self) -> bool:
+        return self.leg.paused
 
     # --- wiring -------------------------------------------------------------------------
 
     @property
     def ready(self) -> bool:
-        return self._writer is not None
+        return self._params is not None and not self.closed
 
     @property
     def ssrc(self) -> int:
@@ -75,52 +92,32 @@ class Consumer:
         """Follow ``feed`` (None: idle). The next video packet sent is a keyframe."""
         self.feed = feed
         self._request_keyframe = request_keyframe
-        self._producer = None
+        self.leg.source = None
 
     def on_close(self, callback: Callable[[Consumer], None]) -> None:
         self._on_close.append(callback)
 
     def set_parameters(self, params: OutboundParameters) -> None:
+        if self.closed:
+            return
         self._params = params
-        self._writer = HeaderWriter(params.payload_type, params.ssrc, one_byte_extensions(params.extensions))
-        self._rebaser = StreamRebaser(params.clock_rate, self._rebaser.last_seq + 1, self._rebaser.last_ts)
+        self.leg.set_header(params.payload_type, params.ssrc, one_byte_extensions(params.extensions))
+        self.leg.restart(params.clock_rate)
         self._request_keyframe()
 
     def set_paused(self, paused: bool) -> None:
         """Pause (e.g. video off on a weak link); resuming waits for a keyframe."""
         if paused == self.paused:
             return
-        self.paused = paused
-        self._producer = None
+        self.leg.paused = paused
+        self.leg.source = None
         if not paused:
             self._request_keyframe()
 
-    # --- hot path ------------------------------------------------------------------------
+    # --- hot path (the feed calls the legs of all its consumers at once) ----------------
 
     def forward(self, producer: Producer, packet: ForwardedPacket) -> None:
-        writer = self._writer
-        if writer is None or self.paused:
-            return
-        rebaser = self._rebaser
-        if producer is not self._producer:
-            if not self._accepts(producer, packet):
-                return
-            self._producer = producer
-            rebaser.rebase(producer, packet.sequence_number, packet.timestamp, packet.arrival)
-        mapped = rebaser.map(packet.sequence_number, packet.timestamp)
-        if mapped is None:
-            return
-        seq, ts = mapped
-        if self._port.send(writer.packet(packet.marker, seq, ts, packet.payload)):
-            slot = seq % HISTORY
-            self._sent_seq[slot] = seq
-            self._sent_ts[slot] = ts
-            self._sent_packet[slot] = packet
-            rebaser.sent(seq, ts, packet.arrival)
-            self.packets += 1
-            self.octets += len(packet.payload)
-        else:
-            self.send_failures += 1
+        self.leg.forward(producer, packet)
 
     def _accepts(self, producer: Producer, packet: ForwardedPacket) -> bool:
         params = self._params
@@ -134,19 +131,10 @@ class Consumer:
     # --- feedback from the subscriber -------------------------------------------------
 
     def retransmit(self, sequence_numbers: list[int]) -> None:
-        writer = self._writer
-        if writer is None:
+        if self._params is None or self.closed:
             return
         self.nacked += len(sequence_numbers)
-        for seq in sequence_numbers:
-            slot = seq % HISTORY
-            packet = self._sent_packet[slot]
-            if packet is None or self._sent_seq[slot] != seq:
-                continue  # too old, or never sent: the subscriber will ask for a keyframe
-            if self._port.send(writer.packet(packet.marker, seq, self._sent_ts[slot], packet.payload)):
-                self.retransmitted += 1
-            else:
-                self.send_failures += 1
+        self.leg.retransmit(sequence_numbers)
 
     def keyframe_requested(self) -> None:
         self.keyframe_requests += 1
@@ -164,28 +152,27 @@ class Consumer:
         Audio and video of one publisher share its NTP clock, so keeping its
         mapping (extrapolated by local elapsed time) keeps lip sync.
         """
-        rebaser = self._rebaser
-        producer = self._producer
-        if not self.packets or producer is None:
+        leg = self.leg
+        producer = leg.source
+        if not leg.packets or not isinstance(producer, Producer):
             return None
         now = time.monotonic()
         if producer.last_sender_report is not None:
             sr_ntp, sr_rtp, arrived = producer.last_sender_report
             elapsed = max(0.0, now - arrived)
             ntp = (sr_ntp + int(elapsed * (1 << 32))) & 0xFFFFFFFFFFFFFFFF
-            rtp = rebaser.outbound_timestamp((sr_rtp + int(elapsed * producer.clock_rate)) & 0xFFFFFFFF)
+            rtp = leg.outbound_timestamp((sr_rtp + int(elapsed * producer.clock_rate)) & 0xFFFFFFFF)
         else:
-            elapsed = max(0.0, now - (rebaser.last_time or now))
+            elapsed = max(0.0, now - (leg.last_time or now))
             ntp = clock.current_ntp_time()
-            rtp = (rebaser.last_ts + int(elapsed * producer.clock_rate)) & 0xFFFFFFFF
+            rtp = (leg.last_ts + int(elapsed * producer.clock_rate)) & 0xFFFFFFFF
         return SenderReport(ntp, rtp, self.packets, self.octets)
 
     async def close(self) -> None:
         if self.closed:
             return
         self.closed = True
-        self._writer = None
-        self._producer = None
+        self.leg.clear_header()
         for callback in self._on_close:
             callback(self)
         logger.debug("consumer closed consumer=%s feed=%s", self.id, self.feed)

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
+from . import fanout
 from .producer import Producer
 from .rtp import ForwardedPacket
 from .throttle import KeyframeThrottle
@@ -24,6 +25,10 @@ class Follower(Protocol):
     """What a feed needs from whoever follows it: a ``Consumer`` or a ``FeedTap``."""
 
     feed: str | None
+
+    @property
+    def leg(self) -> fanout.Leg | None:
+        """a consumer's send state, driven by the feed's fan-out; None for a follower that forwards itself"""
 
     @property
     def ready(self) -> bool: ...
@@ -41,7 +46,9 @@ class Feed:
         self.kind = kind
         self.producer: Producer | None = None
         self._consumers: set[Follower] = set()
-        self._targets: tuple[Follower, ...] = ()
+        self._legs: tuple[fanout.Leg, ...] = ()  # one fan-out call per packet sends to all of these
+        self._others: tuple[Follower, ...] = ()  # followers without a leg (taps): forwarded one by one
+        self._fanout = fanout.implementation().deliver
         self._on_change = on_change
         self._throttle = KeyframeThrottle(self._send_keyframe_request, keyframe_interval)
 
@@ -70,7 +77,7 @@ class Feed:
 
     def add(self, consumer: Follower) -> None:
         self._consumers.add(consumer)
-        self._targets = tuple(self._consumers)
+        self._retarget()
         consumer.bind(self.key, self.request_keyframe)
         consumer.on_close(self.remove)
         if consumer.ready:  # otherwise it asks itself once negotiated: a keyframe now would be wasted
@@ -79,7 +86,7 @@ class Feed:
     def remove(self, consumer: Follower) -> None:
         if consumer in self._consumers:
             self._consumers.discard(consumer)
-            self._targets = tuple(self._consumers)
+            self._retarget()
             if consumer.feed == self.key:
                 consumer.bind(None, lambda: None)
 
@@ -93,11 +100,17 @@ class Feed:
             self.remove(consumer)
         self.producer = None
 
+    def _retarget(self) -> None:
+        self._legs = tuple(c.leg for c in self._consumers if c.leg is not None)
+        self._others = tuple(c for c in self._consumers if c.leg is None)
+
     def _deliver(self, producer: Producer, packet: ForwardedPacket) -> None:
         if producer is not self.producer:
             return
-        for consumer in self._targets:
-            consumer.forward(producer, packet)
+        if self._legs:
+            self._fanout(self._legs, producer, packet)
+        for follower in self._others:
+            follower.forward(producer, packet)
 
     def _send_keyframe_request(self) -> None:
         if self.producer is not None:

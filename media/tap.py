@@ -34,6 +34,7 @@ class FeedTap:
     """
 
     ready = True  # a tap needs no negotiation: the feed asks for a keyframe as soon as it is added
+    leg = None  # the feed calls forward() itself: a tap has no leg in the feed's fan-out
 
     def __init__(self, kind: str, on_packet: PacketSink) -> None:
         self.id = new_id("tap")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import cast
 
+import pytest
 from aiortc import RTCConfiguration
 
 from media import Consumer, Producer, Router, router_stats
 from media.aiortc_adapter import InboundTap, OutboundParameters, OutboundPort
 from media.rtp import ForwardedPacket
+
+pytestmark = pytest.mark.usefixtures("fanout_impl")
 
 
 class Port:

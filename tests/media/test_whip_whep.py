@@ -21,7 +21,7 @@ from tests.support.peers import Subscriber, SyntheticAudio, SyntheticVideo, publ
 from tests.support.tokens import Tokens
 from tests.support.wait import wait_for
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("fanout_impl")]
 
 SDP = {"Content-Type": "application/sdp"}
 CAMERA = "teacher/camera"
