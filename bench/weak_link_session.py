@@ -234,10 +234,11 @@ class WeakLinkSession:
         assert self.publisher is not None
         return dict(self.publisher.call("stats", timeout=10))
 
-    def run(self, scenario: Scenario) -> dict[str, Any]:
-        """The weak viewer's, the clean viewer's and the teacher's figures over the scenario's window."""
+    def run(self, scenario: Scenario, viewer: str | None = None) -> dict[str, Any]:
+        """The weak viewer's (of kind ``viewer``, default the session's), the clean viewer's and the
+        teacher's figures over the scenario's window."""
         self.link.impair(scenario.impairment)
-        weak = self.watch(self.viewer_kind, self.link)
+        weak = self.watch(viewer or self.viewer_kind, self.link)
         try:
             connect_s = weak.wait_connected(scenario.connect_timeout_s)
             if connect_s is None:

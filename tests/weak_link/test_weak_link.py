@@ -4,6 +4,7 @@ UDP, and nothing of the link is left afterwards. Short windows; figures, never w
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from weak_link_session import Scenario, WeakLinkSession
 MISSING = missing_requirements()
 pytestmark = pytest.mark.skipif(bool(MISSING), reason=f"the weak-link harness needs {', '.join(MISSING)}")
 WINDOW_S = 5.0
+CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +39,16 @@ def test_a_clean_link_carries_the_lesson_to_a_viewer_inside_the_namespace(sessio
     assert figures["audio_concealment"] <= 0.01
     assert figures["nft_dropped"] == {"input": 0, "output": 0}
     assert figures["rx_kbps"] > 1500  # the whole ~2.2 Mbit/s lesson, unshaped
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_headless_chromium_in_the_namespace_decodes_the_lesson_on_a_clean_link(session: WeakLinkSession) -> None:
+    figures = session.run(Scenario("clean", CLEAN, WINDOW_S), viewer="chromium")
+    assert figures["connected"] is True
+    assert figures["pair"]["remote"].endswith(session.link.host_ip)  # through the veth, to its host end
+    assert figures["video_fps"] >= 15
+    assert figures["resolution"] == "1280x720"
+    assert figures["audio_concealment"] is not None and figures["audio_concealment"] <= 0.05
 
 
 def test_the_shaper_limits_what_the_viewer_receives(session: WeakLinkSession) -> None:
