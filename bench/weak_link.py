@@ -92,7 +92,7 @@ def _f(value: Any, fmt: str = "{}") -> str:
 def table(results: dict[str, dict[str, Any]]) -> str:
     head = (f"{'scenario':<14} {'link':<22} {'conn':>5} {'join s':>6} {'audio conc':>10} {'fps':>6} "
             f"{'freeze s':>8} {'resolution':>10} {'rx kbps':>8} {'vid loss':>8} {'recover':>7} "
-            f"{'clean kf':>8} {'clean frz':>9} {'teacher kf':>10}")
+            f"{'offered pps':>11} {'clean kf':>8} {'clean frz':>9} {'teacher kf':>10}")
     lines = [head, "-" * len(head)]
     for name, r in results.items():
         clean = r.get("clean_viewer") or {}
@@ -102,6 +102,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             f"{_f(r.get('video_fps'), '{:.1f}'):>6} {_f(r.get('freeze_s'), '{:.1f}'):>8} "
             f"{r.get('resolution', '-'):>10} {_f(r.get('rx_kbps'), '{:.0f}'):>8} "
             f"{_f(r.get('video_loss'), '{:.1%}'):>8} {_f(r.get('recover_s'), '{:.2f}'):>7} "
+            f"{_f(r.get('shaper_offered_pps') if r.get('shaper_dropped') is not None else None, '{:.0f}'):>11} "
             f"{_f(clean.get('keyframes')):>8} {_f(clean.get('freeze_s'), '{:.1f}'):>9} "
             f"{_f(r.get('teacher_keyframes_sent')):>10}")
     return "\n".join(lines)

@@ -197,10 +197,16 @@ class WeakLink:
                         counts[rule["chain"]] += int(expr["counter"]["packets"])
         return counts
 
-    def qdisc_drops(self) -> int:
-        """Packets the downstream shaper (tbf on the host end) dropped from its queue so far."""
+    def shaper_counters(self) -> dict[str, int]:
+        """The downstream shaper's (tbf on the host end) counters so far: packets and bytes it let
+        through, packets it dropped from its queue; all zero while the link is unshaped."""
         out = _run("tc", "-j", "-s", "qdisc", "show", "dev", self.host_if, check=False).stdout or "[]"
-        return sum(int(q.get("drops", 0)) for q in json.loads(out) if q.get("kind") == "tbf")
+        counts = {"packets": 0, "bytes": 0, "drops": 0}
+        for qdisc in json.loads(out):
+            if qdisc.get("kind") == "tbf":
+                for key in counts:
+                    counts[key] += int(qdisc.get(key, 0))
+        return counts
 
     def command(self, argv: list[str]) -> list[str]:
         """``argv`` prefixed to run inside the namespace."""

@@ -46,7 +46,9 @@ __all__ = ["Scenario", "Viewer", "WeakLinkSession"]
 
 VIEWER = os.path.join(BENCH, "weak_link_viewer.py")
 TEACHER_BITRATE = 2_000_000  # the VP8 encoder's target; the clip comes out at ~2.1 Mbit/s (+64 kbit/s Opus)
-SETTLE_S = 2.0  # after the weak viewer connects, before its window opens
+SETTLE_S = 2.0
+RELAY_COUNTERS = ("forwarded_packets", "nacked_packets", "retransmitted_packets", "keyframe_requests_received",
+                  "keyframe_requests_sent")  # after the weak viewer connects, before its window opens
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,29 @@ class Viewer:
             self.popen.stdout.close()
 
 
+def _counter_figures(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The link's and the teacher's counters across the window."""
+    span = max(1e-6, after["t"] - before["t"])
+    shaper = {key: after["shaper"][key] - before["shaper"][key] for key in after["shaper"]}
+    teacher = {key: after["teacher"][key] - before["teacher"][key]
+               for key in ("keyframe_requests", "keyframes_sent", "video_bytes")}
+    return {
+        "nft_dropped": {key: after["nft"][key] - before["nft"][key] for key in after["nft"]},
+        "shaper_dropped": shaper["drops"],
+        # what the server offered the shaped downstream: packets let through plus packets dropped
+        "shaper_offered_pps": round((shaper["packets"] + shaper["drops"]) / span, 1),
+        # the relay, all consumers of the lesson together (the clean viewer NACKs nothing on its clean path)
+        "relay_pps": {key: round((after["relay"][key] - before["relay"][key]) / span, 1)
+                      for key in ("forwarded_packets", "nacked_packets", "retransmitted_packets")},
+        "relay_keyframe_requests": {key.removeprefix("keyframe_requests_"):
+                                    int(after["relay"][key] - before["relay"][key])
+                                    for key in ("keyframe_requests_received", "keyframe_requests_sent")},
+        "teacher_keyframe_requests": teacher["keyframe_requests"],
+        "teacher_keyframes_sent": teacher["keyframes_sent"],
+        "teacher_video_kbps": round(teacher["video_bytes"] * 8 / span / 1000, 1),
+    }
+
+
 class WeakLinkSession:
     def __init__(self, viewer: str, clean_viewer: str | None, data_dir: str) -> None:
         self.viewer_kind = viewer
@@ -252,7 +277,21 @@ class WeakLinkSession:
             self.link.impair(CLEAN)
 
     def _measure(self, scenario: Scenario, weak: Viewer, connect_s: float) -> dict[str, Any]:
-        teacher0, dropped0, qdrops0 = self.teacher_stats(), self.link.dropped(), self.link.qdisc_drops()
+        before = self._counters()
+        start, burst_end, end = self._window(scenario)
+        after = self._counters()
+        time.sleep(0.3)  # one more sample after the window's end
+        result: dict[str, Any] = {"scenario": scenario.name, "link": scenario.impairment.describe(),
+                                  "connect_s": connect_s, **window_figures(weak.samples, start, end),
+                                  **_counter_figures(before, after)}
+        if burst_end is not None:
+            result.update(self._burst_figures(scenario, weak.samples, start, burst_end, end))
+        if self.clean is not None:
+            result["clean_viewer"] = window_figures(self.clean.samples, start, end)
+        return result
+
+    def _window(self, scenario: Scenario) -> tuple[float, float | None, float]:
+        """Wait out the window, with the burst inside it; (start, burst's end or None, end)."""
         start = time.time()
         burst_end = None
         if scenario.burst is not None:
@@ -262,24 +301,26 @@ class WeakLinkSession:
             self.link.impair(scenario.impairment)
             burst_end = time.time()
         time.sleep(max(0.0, start + scenario.window_s - time.time()))
-        end = time.time()
-        time.sleep(0.3)  # one more sample after the window's end
-        teacher1, dropped1 = self.teacher_stats(), self.link.dropped()
-        result: dict[str, Any] = {
-            "scenario": scenario.name, "link": scenario.impairment.describe(), "connect_s": connect_s,
-            **window_figures(weak.samples, start, end),
-            "nft_dropped": {k: dropped1[k] - dropped0[k] for k in dropped1},
-            "shaper_dropped": self.link.qdisc_drops() - qdrops0,
-            "teacher_keyframe_requests": teacher1["keyframe_requests"] - teacher0["keyframe_requests"],
-            "teacher_keyframes_sent": teacher1["keyframes_sent"] - teacher0["keyframes_sent"],
-            "teacher_video_kbps": round((teacher1["video_bytes"] - teacher0["video_bytes"]) * 8
-                                        / max(1e-6, teacher1["time"] - teacher0["time"]) / 1000, 1),
-        }
-        if burst_end is not None:
-            result.update(self._burst_figures(scenario, weak.samples, start, burst_end, end))
-        if self.clean is not None:
-            result["clean_viewer"] = window_figures(self.clean.samples, start, end)
-        return result
+        return start, burst_end, time.time()
+
+    def _counters(self) -> dict[str, Any]:
+        return {"t": time.time(), "teacher": self.teacher_stats(), "nft": self.link.dropped(),
+                "shaper": self.link.shaper_counters(), "relay": self.relay_counters()}
+
+    def relay_counters(self) -> dict[str, float]:
+        """The server's media counters for this lesson (GET /metrics), summed over audio and video:
+        ``{"retransmitted_packets": ..., "nacked_packets": ..., "forwarded_packets": ...}``."""
+        request = urllib.request.Request(f"{self.server.base}/metrics",
+                                         headers={"Authorization": f"Bearer {self._token('admin', 'bench')}"})
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            text = resp.read().decode()
+        counts = dict.fromkeys(RELAY_COUNTERS, 0.0)
+        for line in text.splitlines():
+            name, _, value = line.rpartition(" ")
+            metric = name.split("{")[0].removeprefix("classroom_media_").removesuffix("_total")
+            if metric in counts and f'lesson="{self.lesson}"' in name:
+                counts[metric] += float(value)
+        return counts
 
     @staticmethod
     def _burst_figures(scenario: Scenario, samples: Samples, start: float, burst_end: float,
