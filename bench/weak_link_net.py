@@ -65,7 +65,19 @@ def missing_requirements() -> list[str]:
                                                            ("nft", "nftables")) if shutil.which(tool) is None]
     if os.geteuid() != 0:
         missing.append("root (network namespaces need CAP_NET_ADMIN)")
+    elif not missing:
+        missing.extend(_namespace_probe())
     return missing
+
+
+def _namespace_probe() -> list[str]:
+    """Root in a container without CAP_SYS_ADMIN still cannot make a namespace: try one."""
+    name = f"{PREFIX}{os.getpid()}-probe"
+    made = _run("ip", "netns", "add", name, check=False)
+    if made.returncode != 0:
+        return [f"the right to create network namespaces (ip netns add: {made.stderr.strip()})"]
+    _run("ip", "netns", "del", name, check=False)
+    return []
 
 
 def _run(*argv: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
