@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from weak_link_net import CLEAN, Impairment, WeakLink, missing_requirements, namespaces
+from weak_link_net import CLEAN, Impairment, WeakLink, missing_requirements, namespaces, sweep_stale
 from weak_link_session import Scenario, WeakLinkSession
 
 MISSING = missing_requirements()
@@ -91,3 +91,16 @@ def test_a_link_leaves_no_namespace_or_interface_behind_even_on_failure(tmp_path
         raise RuntimeError("a failure inside the link's block")
     assert link.name not in namespaces()
     assert not _host_link_exists(link.host_if)
+
+
+def test_namespaces_of_gone_processes_are_swept_and_live_ones_kept(session: WeakLinkSession) -> None:
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # its pid names a process that no longer exists
+    stale = f"weaklink-{gone.pid}-1"
+    subprocess.run(["ip", "netns", "add", stale], check=True)
+    try:
+        assert stale in sweep_stale()
+        assert stale not in namespaces()
+        assert session.link.name in namespaces()  # this process's own link stays
+    finally:
+        subprocess.run(["ip", "netns", "del", stale], capture_output=True)
