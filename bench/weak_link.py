@@ -112,9 +112,9 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> None:
+    """Every chosen scenario into ``results`` as it ends (so an interrupted run still reports)."""
     chosen = [s for s in scenarios(args.window, args.quick) if not args.scenarios or s.name in args.scenarios]
-    results: dict[str, dict[str, Any]] = {}
     with WeakLinkSession.start(viewer=args.viewer, clean_viewer=args.clean_viewer) as session:
         log(f"server {session.server.base}, namespace {session.link.name} ({session.link.ns_ip}), "
             f"logs in {session.data_dir}")
@@ -122,7 +122,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             log(f"{scenario.name}: {scenario.impairment.describe()}, {scenario.window_s:g} s window")
             results[scenario.name] = session.run(scenario)
             log(f"{scenario.name}: {json.dumps(results[scenario.name], separators=(',', ':'))}")
-    return results
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -145,11 +144,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"error": f"missing: {', '.join(missing)}"}))
         return 2
     signal.signal(signal.SIGTERM, _interrupt)  # cleanup runs on SIGTERM as on Ctrl-C
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored (`&`)
     sweep_stale()
     load_before, started = os.getloadavg(), time.monotonic()
-    error, results = None, {}
+    error: str | None = None
+    results: dict[str, dict[str, Any]] = {}
     try:
-        results = run(args)
+        run(args, results)
     except KeyboardInterrupt as exc:
         error = f"interrupted {exc}"
     except Exception as exc:  # noqa: BLE001 - reported in the JSON line
