@@ -23,15 +23,15 @@ SECONDS = 10
 CACHE_VERSION = 2
 
 
-def cache_path() -> str:
+def cache_path(bitrate: int = VIDEO_BITRATE) -> str:
     return os.path.join(tempfile.gettempdir(),
-                        f"relay_bench_media_v{CACHE_VERSION}_{WIDTH}x{HEIGHT}_{VIDEO_BITRATE}_{SECONDS}s.pkl")
+                        f"relay_bench_media_v{CACHE_VERSION}_{WIDTH}x{HEIGHT}_{bitrate}_{SECONDS}s.pkl")
 
 
-def _encode_video(seconds: int) -> list[tuple[bytes, bool]]:
+def _encode_video(seconds: int, bitrate: int) -> list[tuple[bytes, bool]]:
     ctx = av.CodecContext.create("libvpx", "w")
     ctx.width, ctx.height, ctx.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-    ctx.bit_rate = VIDEO_BITRATE
+    ctx.bit_rate = bitrate
     ctx.framerate = fractions.Fraction(FPS, 1)
     ctx.time_base = fractions.Fraction(1, FPS)
     ctx.gop_size = GOP
@@ -84,9 +84,10 @@ def _encode_audio(seconds: int) -> list[bytes]:
     return out
 
 
-def load_media(seconds: int = SECONDS) -> dict:
-    """{"video": [(vp8 frame, is_key)], "audio": [opus 20 ms packet], ...}, from cache if present."""
-    path = cache_path()
+def load_media(seconds: int = SECONDS, bitrate: int = VIDEO_BITRATE) -> dict:
+    """{"video": [(vp8 frame, is_key)], "audio": [opus 20 ms packet], ...}, from cache if present;
+    ``bitrate`` is the VP8 encoder's target (the weak-link bench asks for ~2 Mbit/s)."""
+    path = cache_path(bitrate)
     try:
         with open(path, "rb") as f:
             media = pickle.load(f)
@@ -95,7 +96,7 @@ def load_media(seconds: int = SECONDS) -> dict:
     except (OSError, pickle.PickleError, EOFError, AttributeError):
         pass
     started = time.monotonic()
-    video = _encode_video(seconds)
+    video = _encode_video(seconds, bitrate)
     audio = _encode_audio(seconds)
     media = {
         "seconds": seconds,

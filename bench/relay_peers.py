@@ -109,15 +109,15 @@ def _run(conn: Any, make_handlers: Callable[[], dict[str, Callable[..., Any]]]) 
 # --------------------------------------------------------------------------- publisher
 
 
-def publisher_main(conn: Any) -> None:
-    _run(conn, lambda: Publisher().handlers())
+def publisher_main(conn: Any, bitrate: int | None = None) -> None:
+    _run(conn, lambda: Publisher(bitrate).handlers())
 
 
 class Publisher:
-    def __init__(self) -> None:
+    def __init__(self, bitrate: int | None = None) -> None:
         from relay_media import load_media
 
-        self.media = load_media()
+        self.media = load_media() if bitrate is None else load_media(bitrate=bitrate)
         self.pc: Any = None
         self.location: str | None = None
         self.base_url = ""
