@@ -221,8 +221,8 @@ class WeakLinkSession:
 
     def _token(self, role: str, subject: str) -> str:
         from classroom.roles import Role
-        from server.secret import load_or_create_secret
-        from server.tokens import TokenCodec
+        from server.edge.secret import load_or_create_secret
+        from server.edge.tokens import TokenCodec
 
         codec = TokenCodec(load_or_create_secret(Path(self.data_dir)))
         return codec.issue(subject, Role(role), "east", ttl_s=6 * 3600)
