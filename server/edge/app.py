@@ -56,11 +56,13 @@ from server.ledger.trust import TrustedHead
 from server.lessons import routes as lessons_routes
 from server.lessons.service import Lessons
 from server.lessons.store import LESSONS_SCHEMA, SqlLessonStore
+from server.live import ice_routes
 from server.live import routes as whip_routes
 from server.live.channel import endpoint as ws_routes
 from server.live.channel.rooms import Rooms
 from server.live.session_slots import SessionLimits
 from server.live.sessions import LiveMedia
+from server.live.turn_credentials import TurnIssuer
 from server.presence import routes as presence_routes
 from server.presence.connections import ClassroomConnections
 from server.presence.log import PRESENCE_SCHEMA, PresenceLog
@@ -87,9 +89,9 @@ CREDITS_SCHEMA_SQL = (DIRECTORY_SCHEMA, PRESENCE_SCHEMA, ATTENDANCE_SCHEMA, LEDG
 transaction)."""
 
 ROUTE_LISTS: tuple[Sequence[BaseRoute], ...] = (
-    lessons_routes.routes, whip_routes.routes, ws_routes.routes, recordings_routes.routes, directory_routes.routes,
-    presence_routes.routes, attendance_routes.routes, credits_routes.routes, ledger_routes.routes,
-    metrics_routes.routes, openapi_routes.routes)
+    lessons_routes.routes, whip_routes.routes, ice_routes.routes, ws_routes.routes, recordings_routes.routes,
+    directory_routes.routes, presence_routes.routes, attendance_routes.routes, credits_routes.routes,
+    ledger_routes.routes, metrics_routes.routes, openapi_routes.routes)
 """Every route list served by the app, in matching order."""
 
 
@@ -156,7 +158,13 @@ def _components(settings: Settings, clock: Callable[[], float]) -> Components:
         http_requests=http_requests,
         metrics=NodeSources(trusted_head, rooms, engine, live_recordings, presence_log, credits_db, loop_lag,
                             http_requests, clock),
+        turn=_turn_issuer(settings),
     )
+
+
+def _turn_issuer(settings: Settings) -> TurnIssuer | None:
+    secret = settings.turn_secret()
+    return TurnIssuer(settings.turn_urls, secret, settings.turn_ttl_s) if secret is not None else None
 
 
 @asynccontextmanager

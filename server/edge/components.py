@@ -21,6 +21,7 @@ from server.lessons.service import Lessons
 from server.lessons.store import LessonStore
 from server.live.channel.rooms import Rooms
 from server.live.sessions import LiveMedia
+from server.live.turn_credentials import TurnIssuer
 from server.presence.connections import ClassroomConnections
 from server.presence.log import PresenceLog
 from server.presence.service import Presence
@@ -60,3 +61,5 @@ class Components:
     loop_lag: LoopLag
     http_requests: Counter[RequestKey]
     metrics: NodeSources
+    turn: TurnIssuer | None = None
+    """Issues TURN credentials to clients when TURN is configured (``Settings.turn_urls``)."""

@@ -20,7 +20,7 @@ from urllib.parse import unquote
 from classroom.attendance import CURRENT_POLICY, POLICIES
 from classroom.levels import DEFAULT_THRESHOLDS, Thresholds
 
-__all__ = ["ENV_VARS", "IceServer", "Settings", "parse_ice_server"]
+__all__ = ["ENV_VARS", "IceServer", "Settings", "parse_ice_server", "parse_turn_url"]
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 ICE_SCHEMES = ("stun", "stuns", "turn", "turns")
@@ -58,6 +58,21 @@ def parse_ice_server(url: str) -> IceServer:
     if not colon or not user or not host:
         raise ValueError(f"ICE server {url!r}: credentials must be written user:pass@host")
     return IceServer(urls=f"{scheme}:{host}", username=unquote(user), credential=unquote(password))
+
+
+def parse_turn_url(url: str) -> str:
+    """A TURN URL for clients (``turn:host:3478?transport=tcp``, ``turns:host:443?transport=tcp``):
+    no credentials in it, they are issued per request from the shared secret."""
+    server = parse_ice_server(url)
+    if not server.urls.lower().startswith("turn"):
+        raise ValueError(f"{url!r} is not a turn: or turns: URL")
+    if server.username is not None:
+        raise ValueError(f"{url!r}: no credentials here, they are issued from CLASSROOM_TURN_SECRET_FILE")
+    return server.urls
+
+
+def _turn_list(text: str) -> tuple[str, ...]:
+    return tuple(parse_turn_url(part) for part in text.split(",") if part.strip())
 
 
 def _int_in(low: int, high: int) -> Callable[[str], int]:
@@ -118,6 +133,7 @@ _TTL = _int_in(60, 30 * 24 * 3600)
 _SESSIONS_PER_PRINCIPAL = _int_in(1, 1000)
 _SESSIONS_PER_LESSON = _int_in(1, 100_000)
 _ICE_TIMEOUT = _int_in(1, 300)
+_TURN_TTL = _int_in(300, 24 * 3600)
 
 # field name -> (environment variable, parser)
 ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -137,6 +153,9 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "max_sessions_per_principal": ("CLASSROOM_MAX_SESSIONS_PER_PRINCIPAL", _SESSIONS_PER_PRINCIPAL),
     "max_sessions_per_lesson": ("CLASSROOM_MAX_SESSIONS_PER_LESSON", _SESSIONS_PER_LESSON),
     "ice_connect_timeout_s": ("CLASSROOM_ICE_CONNECT_TIMEOUT_S", _ICE_TIMEOUT),
+    "turn_urls": ("CLASSROOM_TURN_URLS", _turn_list),
+    "turn_secret_file": ("CLASSROOM_TURN_SECRET_FILE", lambda text: Path(_non_empty(text))),
+    "turn_ttl_s": ("CLASSROOM_TURN_TTL_S", _TURN_TTL),
     "ledger_key_file": ("CLASSROOM_LEDGER_KEY_FILE", lambda text: Path(_non_empty(text))),
     "ledger_trusted_file": ("CLASSROOM_LEDGER_TRUSTED_FILE", lambda text: Path(_non_empty(text))),
 }
@@ -174,6 +193,15 @@ class Settings:
     """WHIP/WHEP sessions one lesson may hold at once."""
     ice_connect_timeout_s: int = 10
     """A peer connection that has not connected this long after its SDP exchange is closed."""
+    turn_urls: tuple[str, ...] = ()
+    """TURN URLs handed to clients with a fresh credential each (``GET /api/ice-servers``); empty: none."""
+    turn_secret_file: Path | None = None
+    """The secret shared with the TURN server (coturn ``static-auth-secret``), the file's first line;
+    required with ``turn_urls``. Never sent to a client."""
+    turn_ttl_s: int = 2 * 3600
+    """How long an issued TURN credential is valid. A browser refreshes its TURN allocation with the
+    credential it allocated with, and coturn refuses refreshes once it expired: it must outlast a
+    connection (a lesson); pages fetch a fresh one on every (re)connect."""
     ledger_key_file: Path | None = None
     """The ledger's Ed25519 signing key (PKCS#8 PEM); unset: ``DATA_DIR/ledger-signing.key``. Keep it
     where whoever can edit the database cannot read it (another volume, a secrets mount)."""
@@ -196,11 +224,17 @@ class Settings:
             "max_sessions_per_principal": lambda v: _SESSIONS_PER_PRINCIPAL(str(v)),
             "max_sessions_per_lesson": lambda v: _SESSIONS_PER_LESSON(str(v)),
             "ice_connect_timeout_s": lambda v: _ICE_TIMEOUT(str(v)),
+            "turn_urls": lambda v: [parse_turn_url(url) for url in v],
+            "turn_ttl_s": lambda v: _TURN_TTL(str(v)),
         }
         for name, check in checks.items():
             _parse(name, check, getattr(self, name))
         object.__setattr__(self, "data_dir", Path(self.data_dir))
-        for name in ("ledger_key_file", "ledger_trusted_file"):
+        if self.turn_urls and self.turn_secret_file is None:
+            raise ValueError("turn_urls need turn_secret_file (CLASSROOM_TURN_SECRET_FILE), the secret shared "
+                             "with the TURN server")
+        object.__setattr__(self, "turn_urls", tuple(self.turn_urls))
+        for name in ("ledger_key_file", "ledger_trusted_file", "turn_secret_file"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, Path(getattr(self, name)))
         object.__setattr__(self, "ice_servers", tuple(self.ice_servers))
@@ -226,6 +260,16 @@ class Settings:
     def ledger_trusted_path(self) -> Path:
         """Where this node keeps the checkpoints it trusts."""
         return self.ledger_trusted_file or self.data_dir / "ledger-trusted.jsonl"
+
+    def turn_secret(self) -> bytes | None:
+        """The TURN shared secret (the secret file's first line), None without TURN."""
+        if not self.turn_urls or self.turn_secret_file is None:
+            return None
+        lines = self.turn_secret_file.read_text(encoding="utf-8").splitlines()
+        secret = lines[0].strip() if lines else ""
+        if not secret:
+            raise ValueError(f"the TURN secret file {self.turn_secret_file} is empty")
+        return secret.encode("utf-8")
 
     def thresholds(self) -> Thresholds:
         """The level thresholds as an object."""

@@ -4,10 +4,14 @@ POST  /whip/{lesson}            teacher token, application/sdp offer -> 201 answ
 POST  /whep/{lesson}            viewer token, application/sdp offer  -> 201 answer + Location
 DELETE /whip|whep/{lesson}/{id} ends the session
 PATCH  on a session             405: candidates are gathered before answering, no trickle ICE
-OPTIONS                         CORS preflight, ICE servers in Link headers
+OPTIONS                         CORS preflight, the configured ICE servers in Link headers (no TURN
+                                credentials: a preflight is unauthenticated); the 201 adds TURN servers
+                                with a credential for the caller
 """
 
 from __future__ import annotations
+
+import time
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,7 +21,8 @@ from media import SdpError
 from server.edge.errors import BadRequest, UnsupportedMediaType
 from server.edge.http_body import read_body
 from server.edge.route_context import components, principal
-from server.edge.settings import IceServer, Settings
+from server.edge.settings import IceServer
+from server.live.ice_routes import ice_servers_for
 from server.live.sessions import LiveMedia
 
 __all__ = ["routes"]
@@ -36,8 +41,8 @@ def ice_link(server: IceServer) -> str:
     return link
 
 
-def _links(settings: Settings) -> dict[str, str]:
-    links = [ice_link(server) for server in settings.ice_server_entries()]
+def _links(servers: tuple[IceServer, ...]) -> dict[str, str]:
+    links = [ice_link(server) for server in servers]
     return {"Link": ", ".join(links)} if links else {}
 
 
@@ -65,7 +70,8 @@ async def _start(request: Request, kind: str) -> Response:
         session, answer = await start(claims, lesson_id, offer)
     except SdpError as exc:
         raise BadRequest(str(exc)) from None
-    headers = {**CORS, **_links(components(request).settings),
+    servers, _expiry = ice_servers_for(components(request), claims, time.time())  # TURN: authenticated only
+    headers = {**CORS, **_links(servers),
                "Location": f"/{kind}/{lesson_id}/{session.id}", "ETag": f'"{session.id}"'}
     return Response(answer, status_code=201, media_type="application/sdp", headers=headers)
 
@@ -91,7 +97,7 @@ async def session_resource(request: Request) -> Response:
 async def preflight(request: Request) -> Response:
     headers = {
         **CORS,
-        **_links(components(request).settings),
+        **_links(components(request).settings.ice_server_entries()),
         "Access-Control-Allow-Methods": "POST, DELETE, PATCH, OPTIONS",
         "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
         "Access-Control-Max-Age": "600",

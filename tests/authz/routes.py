@@ -365,6 +365,8 @@ CASES: list[Case] = [
     Case("GET", "/api/recordings/{id}/state", replayer, _ok(200), fixed("/api/recordings/{recording}/state?t=0")),
     Case("POST", "/api/recordings/{id}/chapters", lesson_teacher, _ok(201), add_chapter),
     Case("DELETE", "/api/recordings/{id}", lesson_admin, _ok(204), delete_recording),
+    # ICE servers for a client's peer connections (docs/turn.md): any valid token
+    Case("GET", "/api/ice-servers", everyone, _ok(200), fixed("/api/ice-servers")),
 ]
 
 

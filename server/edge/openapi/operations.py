@@ -71,7 +71,10 @@ def _media_session(kind: str, who: str) -> tuple[Operation, ...]:
     )
 
 
-_MEDIA = _media_session("whip", "the lesson's teacher") + _media_session("whep", "a viewer of the lesson")
+_MEDIA = (_media_session("whip", "the lesson's teacher") + _media_session("whep", "a viewer of the lesson") + (
+    Operation("GET", "/api/ice-servers", "ice_servers",
+              "ICE servers for the caller's peer connections, TURN with a short-lived credential", "media",
+              (_ok(w.IceServers),)),))
 
 _SINCE = query("since", "Unix seconds or an ISO 8601 date/date-time")
 _UNTIL = query("until", "Unix seconds or an ISO 8601 date/date-time (a bare date includes that day)")

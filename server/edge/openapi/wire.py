@@ -37,6 +37,8 @@ __all__ = [
     "ExcuseRecord",
     "ExcuseRequest",
     "Health",
+    "IceServer",
+    "IceServers",
     "LedgerEntries",
     "Lesson",
     "LessonAttendance",
@@ -112,6 +114,21 @@ class Error(_Response):
 
 class Health(_Response):
     status: Literal["ok"]
+
+
+class IceServer(_Response):
+    """One RTCIceServer; TURN entries carry a credential issued for the caller (coturn REST scheme)."""
+
+    urls: str
+    username: str | SkipJsonSchema[None] = _absent()
+    credential: str | SkipJsonSchema[None] = _absent()
+
+
+class IceServers(_Response):
+    """What a client puts in RTCConfiguration.iceServers, and when its TURN credential expires."""
+
+    ice_servers: list[IceServer]
+    expires_at: int | None = Field(description="unix seconds; null without TURN servers")
 
 
 # --- lessons ---------------------------------------------------------------------------------
