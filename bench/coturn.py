@@ -17,6 +17,7 @@ import contextlib
 import datetime
 import ipaddress
 import os
+import re
 import shutil
 import signal
 import socket
@@ -30,6 +31,7 @@ __all__ = ["TURNSERVER", "Coturn", "missing_coturn", "self_signed_certificate"]
 
 TURNSERVER = "turnserver"
 REALM = "classroom.test"
+ALLOCATED = re.compile(r"user <([^>]*)>: incoming packet ALLOCATE processed, success")
 
 
 def missing_coturn() -> str | None:
@@ -76,6 +78,7 @@ class Coturn:
         self.ip = ip
         self.secret = secret
         self.dir = Path(directory or tempfile.mkdtemp(prefix="coturn-"))
+        self.dir.mkdir(parents=True, exist_ok=True)
         self.port = _free_tcp_port(ip)
         self.tls_port = _free_tcp_port(ip) if tls else None
         self.ca_file: Path | None = None
@@ -99,7 +102,7 @@ class Coturn:
     def config(self) -> str:
         lines = [f"listening-ip={self.ip}", f"relay-ip={self.ip}", f"listening-port={self.port}",
                  "use-auth-secret", f"static-auth-secret={self.secret}", f"realm={REALM}", "fingerprint",
-                 "no-cli", "no-dtls", "no-multicast-peers", "no-software-attribute", "log-file=stdout",
+                 "no-cli", "no-dtls", "no-multicast-peers", "no-software-attribute", "verbose", "log-file=stdout",
                  "simple-log", f"pidfile={self.dir / 'turnserver.pid'}", f"userdb={self.dir / 'turndb'}",
                  "min-port=40000", "max-port=40999"]
         if self.tls_port is None:
@@ -141,6 +144,16 @@ class Coturn:
         if self.tls_port is not None:
             urls.append(f"turns:{self.ip}:{self.tls_port}?transport=tcp")
         return tuple(urls)
+
+    def allocated_users(self) -> list[str]:
+        """The usernames of the allocations coturn granted so far (from its verbose log), in order."""
+        found = []
+        with contextlib.suppress(OSError):
+            for line in self.log_path.read_text(errors="replace").splitlines():
+                match = ALLOCATED.search(line)
+                if match:
+                    found.append(match.group(1))
+        return found
 
     def log_tail(self, lines: int = 30) -> str:
         with contextlib.suppress(OSError):

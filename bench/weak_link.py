@@ -43,7 +43,8 @@ def scenarios(window: float, quick: bool) -> list[Scenario]:
         Scenario("lossy_1mbit", Impairment(rate_kbit=1000, loss_pct=5), window),
         Scenario("lossy_500kbit", Impairment(rate_kbit=500, loss_pct=3), window),
         Scenario("burst", CLEAN, pre + 3.0 + after, burst=Impairment(loss_pct=40), burst_at_s=pre, burst_s=3.0),
-        Scenario("udp_blocked", Impairment(udp_blocked=True), window, connect_timeout_s=10.0),
+        Scenario("udp_blocked", Impairment(udp_blocked=True), window, connect_timeout_s=10.0, turn=""),
+        Scenario("udp_blocked_tls", Impairment(udp_blocked=True), window, connect_timeout_s=10.0, turn="turns:"),
     ]
 
 
@@ -67,10 +68,10 @@ def targets(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     burst = results.get("burst")
     if burst:
         out["burst"] = {"recover_s": _check(burst.get("recover_s"), "<=", 1.0)}
-    blocked = results.get("udp_blocked")
-    if blocked:
-        out["udp_blocked"] = {"connect_s": _check(blocked.get("connect_s") if blocked.get("connected") else None,
-                                                  "<=", 5.0)}
+    for name in ("udp_blocked", "udp_blocked_tls"):
+        blocked = results.get(name)
+        if blocked:
+            out[name] = {"connect_s": _check(blocked.get("connect_s") if blocked.get("connected") else None, "<=", 5.0)}
     return out
 
 

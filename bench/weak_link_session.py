@@ -18,6 +18,7 @@ import contextlib
 import json
 import multiprocessing as mp
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -38,6 +39,7 @@ for _p in (BENCH, ROOT):
         sys.path.insert(0, _p)
 
 import relay_peers  # noqa: E402
+from coturn import Coturn, missing_coturn  # noqa: E402
 from relay import Worker  # noqa: E402
 from weak_link_figures import Samples, recovery_s, window_figures  # noqa: E402
 from weak_link_net import CLEAN, Impairment, WeakLink  # noqa: E402
@@ -63,6 +65,10 @@ class Scenario:
     burst_at_s: float = 0.0
     burst_s: float = 0.0
     connect_timeout_s: float = 15.0
+    turn: str | None = None
+    """when set, the weak viewer asks the server for its ICE servers (GET /api/ice-servers: TURN with
+    a fresh credential, when the session runs coturn) as the pages do, and keeps those whose URL
+    starts with this ("" all of them, "turns:" TURN over TLS only)"""
 
 
 def _free_port(host: str) -> int:
@@ -74,7 +80,7 @@ def _free_port(host: str) -> int:
 class Server:
     """``python -m server serve`` bound to one address, as its own process (group)."""
 
-    def __init__(self, host: str, data_dir: str) -> None:
+    def __init__(self, host: str, data_dir: str, env: dict[str, str] | None = None) -> None:
         self.port = _free_port(host)
         self.base = f"http://{host}:{self.port}"
         self.log_path = os.path.join(data_dir, "server.log")
@@ -82,7 +88,8 @@ class Server:
         cmd = [sys.executable, "-m", "server", "serve", "--host", host, "--port", str(self.port),
                "--data-dir", data_dir, "--log-level", "warning"]
         self.popen = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, start_new_session=True)
+                                      stdin=subprocess.DEVNULL, start_new_session=True,
+                                      env={**os.environ, **(env or {})})
 
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -120,9 +127,9 @@ class Viewer:
     """A weak_link_viewer.py process (inside ``link``'s namespace when given); its samples as they come."""
 
     def __init__(self, kind: str, origin: str, lesson: str, token: str, link: WeakLink | None,
-                 log: IO[bytes]) -> None:
+                 log: IO[bytes], turn: str | None = None) -> None:
         argv = [sys.executable, VIEWER, "--kind", kind, "--origin", origin, "--url", f"{origin}/whep/{lesson}",
-                "--token", token]
+                "--token", token, *([] if turn is None else ["--ice-servers-from-server", "--only-ice", turn])]
         self.started = time.time()
         self.popen = subprocess.Popen(link.command(argv) if link else argv, cwd=ROOT, stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, stderr=log, start_new_session=True, text=True)
@@ -189,8 +196,16 @@ def _counter_figures(before: dict[str, Any], after: dict[str, Any]) -> dict[str,
     }
 
 
+def _turn_env(turn: Coturn, data_dir: str) -> dict[str, str]:
+    """The server's settings for ``turn``: its URLs, and the shared secret in a private file."""
+    secret_file = Path(data_dir) / "turn-secret"
+    secret_file.write_text(turn.secret + "\n")
+    secret_file.chmod(0o600)
+    return {"CLASSROOM_TURN_URLS": ",".join(turn.urls()), "CLASSROOM_TURN_SECRET_FILE": str(secret_file)}
+
+
 class WeakLinkSession:
-    def __init__(self, viewer: str, clean_viewer: str | None, data_dir: str) -> None:
+    def __init__(self, viewer: str, clean_viewer: str | None, data_dir: str, turn: bool = True) -> None:
         self.viewer_kind = viewer
         self.clean_kind = clean_viewer
         self.data_dir = data_dir
@@ -199,7 +214,13 @@ class WeakLinkSession:
         self._closers.append(self._viewer_log.close)
         self.link = WeakLink.create()
         self._closers.append(self.link.close)
-        self.server = Server(self.link.host_ip, data_dir)
+        self.turn: Coturn | None = None
+        if turn and missing_coturn() is None:  # TURN over TCP/TLS on the host end, for viewers without UDP
+            self.turn = Coturn.start(self.link.host_ip, secrets.token_hex(16), tls=True,
+                                     directory=os.path.join(data_dir, "coturn"))
+            self._closers.append(self.turn.close)
+        env = _turn_env(self.turn, data_dir) if self.turn else None
+        self.server = Server(self.link.host_ip, data_dir, env)
         self._closers.append(self.server.close)
         self.publisher: Worker | None = None
         self.clean: Viewer | None = None
@@ -208,9 +229,10 @@ class WeakLinkSession:
 
     @classmethod
     def start(cls, viewer: str = "aiortc", clean_viewer: str | None = "aiortc",
-              data_dir: str | None = None) -> WeakLinkSession:
-        """Link, server, lesson, teacher and (unless ``clean_viewer`` is None) the clean viewer."""
-        session = cls(viewer, clean_viewer, data_dir or tempfile.mkdtemp(prefix="weak-link-"))
+              data_dir: str | None = None, turn: bool = True) -> WeakLinkSession:
+        """Link, coturn (when ``turn`` and installed), server, lesson, teacher and (unless
+        ``clean_viewer`` is None) the clean viewer."""
+        session = cls(viewer, clean_viewer, data_dir or tempfile.mkdtemp(prefix="weak-link-"), turn)
         atexit.register(session.close)
         try:
             session._open_lesson()
@@ -250,10 +272,16 @@ class WeakLinkSession:
             if self.clean.wait_connected(20) is None:
                 raise RuntimeError(f"the clean viewer did not connect: {self.clean.errors}")
 
-    def watch(self, kind: str, link: WeakLink | None) -> Viewer:
-        viewer = Viewer(kind, self.server.base, self.lesson, self.viewer_token(), link, self._viewer_log)
+    def watch(self, kind: str, link: WeakLink | None, turn: str | None = None) -> Viewer:
+        viewer = Viewer(kind, self.server.base, self.lesson, self.viewer_token(), link, self._viewer_log, turn)
         self._closers.append(viewer.close)
         return viewer
+
+    def _turn_used(self, scenario: Scenario) -> str | None:
+        """What the weak viewer was offered beyond host candidates: the TURN URLs, or None."""
+        if scenario.turn is None or self.turn is None:
+            return None
+        return ",".join(url for url in self.turn.urls() if url.startswith(scenario.turn))
 
     def teacher_stats(self) -> dict[str, Any]:
         assert self.publisher is not None
@@ -263,13 +291,13 @@ class WeakLinkSession:
         """The weak viewer's (of kind ``viewer``, default the session's), the clean viewer's and the
         teacher's figures over the scenario's window."""
         self.link.impair(scenario.impairment)
-        weak = self.watch(viewer or self.viewer_kind, self.link)
+        weak = self.watch(viewer or self.viewer_kind, self.link, turn=scenario.turn)
         try:
             connect_s = weak.wait_connected(scenario.connect_timeout_s)
             if connect_s is None:
                 return {"scenario": scenario.name, "link": scenario.impairment.describe(), "connected": False,
                         "connect_timeout_s": scenario.connect_timeout_s, "errors": weak.errors[-3:],
-                        "dropped": self.link.dropped()}
+                        "dropped": self.link.dropped(), "turn": self._turn_used(scenario)}
             time.sleep(SETTLE_S)
             return self._measure(scenario, weak, connect_s)
         finally:
@@ -282,8 +310,8 @@ class WeakLinkSession:
         after = self._counters()
         time.sleep(0.3)  # one more sample after the window's end
         result: dict[str, Any] = {"scenario": scenario.name, "link": scenario.impairment.describe(),
-                                  "connect_s": connect_s, **window_figures(weak.samples, start, end),
-                                  **_counter_figures(before, after)}
+                                  "turn": self._turn_used(scenario), "connect_s": connect_s,
+                                  **window_figures(weak.samples, start, end), **_counter_figures(before, after)}
         if burst_end is not None:
             result.update(self._burst_figures(scenario, weak.samples, start, burst_end, end))
         if self.clean is not None:

@@ -1,7 +1,11 @@
 """One WHEP viewer process for the weak-link harness: real headless Chromium or an aiortc peer.
 
     [ip netns exec NS] python bench/weak_link_viewer.py --kind chromium|aiortc --origin http://H:P \\
-        --url http://H:P/whep/LESSON --token T [--interval 0.25]
+        --url http://H:P/whep/LESSON --token T [--interval 0.25] [--ice-servers-from-server]
+
+With ``--ice-servers-from-server`` it first asks the server for its ICE servers (``GET
+/api/ice-servers``: TURN URLs with a credential issued for this token), as the pages do; without,
+it offers host candidates only.
 
 It watches the lesson and writes one JSON object per line on stdout, every ``interval`` seconds,
 until stdin closes (its parent's way to stop it):
@@ -10,7 +14,7 @@ until stdin closes (its parent's way to stop it):
      "video": {framesDecoded, freezeCount, totalFreezesDuration, frameWidth, frameHeight,
                keyFramesDecoded, pliCount, nackCount, packetsReceived, packetsLost, bytesReceived},
      "audio": {concealedSamples, totalSamplesReceived, packetsReceived, packetsLost, bytesReceived},
-     "pair": {"local": "host udp 10.231.4.2", "remote": "host udp 10.231.4.1"} | null}
+     "pair": {"local": "relay udp 10.231.4.1 tcp", "remote": "host udp 10.231.4.1"} | null}
     {"type": "error", "message": "..."}
 
 Chromium's figures are its own ``RTCPeerConnection.getStats()``. aiortc has no such figures for
@@ -66,8 +70,8 @@ async def sample_until_stopped(read: Any, interval: float) -> None:
 
 # --------------------------------------------------------------------------- Chromium
 
-WATCH = """async ({url, token}) => {
-  const pc = new RTCPeerConnection();
+WATCH = """async ({url, token, iceServers}) => {
+  const pc = new RTCPeerConnection({iceServers});
   window.pc = pc; window.connectedAt = null;
   pc.addEventListener("connectionstatechange", () => {
     if (pc.connectionState === "connected" && window.connectedAt === null) window.connectedAt = Date.now() / 1000;
@@ -92,6 +96,12 @@ WATCH = """async ({url, token}) => {
   await pc.setRemoteDescription({type: "answer", sdp: await res.text()});
 }"""
 
+ICE_SERVERS = """async ({origin, token}) => {
+  const res = await fetch(origin + "/api/ice-servers", {headers: {"Authorization": "Bearer " + token}});
+  if (res.status !== 200) throw new Error("ice-servers " + res.status);
+  return (await res.json()).ice_servers;
+}"""
+
 LEAVE = """async ({token}) => {
   window.pc.close();
   if (window.resource) await fetch(window.resource, {method: "DELETE", headers: {"Authorization": "Bearer " + token}});
@@ -102,7 +112,7 @@ STATS = """async () => {
   const report = await window.pc.getStats();
   const describe = id => {
     const c = report.get(id);
-    return c ? `${c.candidateType} ${c.protocol} ${c.address}` : null;
+    return c ? `${c.candidateType} ${c.protocol} ${c.address}${c.relayProtocol ? " " + c.relayProtocol : ""}` : null;
   };
   report.forEach(s => {
     if (s.type === "inbound-rtp") out[s.kind] = s;
@@ -117,13 +127,20 @@ STATS = """async () => {
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
         "--disable-features=WebRtcHideLocalIpsWithMdns"]
+TURN_ARGS = ["--ignore-certificate-errors"]  # the harness's coturn has a self-signed certificate (for turns:)
+
+
+def only(args: argparse.Namespace, ice_servers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The server's ICE servers whose URL starts with ``--only-ice`` (all without it)."""
+    return [entry for entry in ice_servers if entry["urls"].startswith(args.only_ice or "")]
 
 
 async def chromium_viewer(args: argparse.Namespace) -> None:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=args.chromium, args=ARGS)
+        extra = TURN_ARGS if args.ice_servers_from_server else []
+        browser = await playwright.chromium.launch(executable_path=args.chromium, args=ARGS + extra)
         try:
             page = await browser.new_page()
             await page.goto(f"{args.origin}/api/health")  # same origin as the WHEP endpoint
@@ -133,7 +150,9 @@ async def chromium_viewer(args: argparse.Namespace) -> None:
                 return {"state": raw["state"], "connected_at": raw["connected_at"], "pair": raw["pair"],
                         "video": pick(raw.get("video"), VIDEO_KEYS), "audio": pick(raw.get("audio"), AUDIO_KEYS)}
 
-            await page.evaluate(WATCH, {"url": args.url, "token": args.token})
+            ice_servers = only(args, await page.evaluate(ICE_SERVERS, {"origin": args.origin, "token": args.token})
+                               if args.ice_servers_from_server else [])
+            await page.evaluate(WATCH, {"url": args.url, "token": args.token, "iceServers": ice_servers})
             try:
                 await sample_until_stopped(read, args.interval)
             finally:  # the server must stop sending at once, not when ICE consent expires
@@ -242,12 +261,25 @@ class AiortcViewer:
                           "packetsReceived": a_rx, "packetsLost": a_lost, "bytesReceived": 0}}
 
 
+async def aiortc_ice_servers(args: argparse.Namespace) -> list[Any]:
+    """The server's ICE servers for this token; aiortc takes one TURN server (the first: TURN/TCP)."""
+    import httpx
+    from aiortc import RTCIceServer
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        resp = await client.get(f"{args.origin}/api/ice-servers", headers={"Authorization": f"Bearer {args.token}"})
+        resp.raise_for_status()
+    return [RTCIceServer(urls=entry["urls"], username=entry.get("username"), credential=entry.get("credential"))
+            for entry in only(args, resp.json()["ice_servers"])]
+
+
 async def aiortc_viewer(args: argparse.Namespace) -> None:
     import httpx
     from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
     viewer = AiortcViewer()
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    ice_servers = await aiortc_ice_servers(args) if args.ice_servers_from_server else []
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers))
     for kind in ("video", "audio"):
         viewer.hook_receiver(pc.addTransceiver(kind, direction="recvonly").receiver)
 
@@ -286,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", required=True)
     parser.add_argument("--interval", type=float, default=0.25, help="seconds between samples")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--ice-servers-from-server", action="store_true",
+                        help="use the server's ICE servers (GET /api/ice-servers: TURN with a fresh credential)")
+    parser.add_argument("--only-ice", help="of those, only the ones whose URL starts with this (turns:, turn:)")
     args = parser.parse_args(argv)
     run = chromium_viewer if args.kind == "chromium" else aiortc_viewer
     try:

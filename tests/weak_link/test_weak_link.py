@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from coturn import missing_coturn
 from weak_link_net import CLEAN, Impairment, WeakLink, missing_requirements, namespaces, sweep_stale
 from weak_link_session import Scenario, WeakLinkSession
 
@@ -77,6 +78,33 @@ def test_blocking_udp_drops_the_viewers_udp(session: WeakLinkSession) -> None:
     figures = session.run(Scenario("udp_blocked", Impairment(udp_blocked=True), WINDOW_S, connect_timeout_s=4.0))
     dropped = figures.get("dropped") or figures["nft_dropped"]  # whether it connects is the to change
     assert dropped["output"] > 0  # the viewer's ICE checks never leave the namespace
+
+
+def _needs_coturn(session: WeakLinkSession) -> None:
+    if session.turn is None:
+        pytest.skip(f"needs {missing_coturn()}")
+
+
+def test_with_udp_blocked_a_viewer_connects_through_turn_over_tcp(session: WeakLinkSession) -> None:
+    _needs_coturn(session)
+    assert session.turn is not None
+    before = len(session.turn.allocated_users())
+    figures = session.run(Scenario("udp_blocked", Impairment(udp_blocked=True), WINDOW_S, connect_timeout_s=10.0,
+                                   turn="turn:"))
+    assert figures["connected"] is True, figures.get("errors")
+    assert figures["video_fps"] >= 15 and figures["audio_concealment"] <= 0.01
+    users = session.turn.allocated_users()[before:]
+    assert users and all(user.split(":")[0].isdigit() for user in users)  # the server's REST-scheme credential
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_with_udp_blocked_chromium_connects_through_turn_over_tls(session: WeakLinkSession) -> None:
+    _needs_coturn(session)
+    figures = session.run(Scenario("udp_blocked_tls", Impairment(udp_blocked=True), WINDOW_S,
+                                   connect_timeout_s=10.0, turn="turns:"), viewer="chromium")
+    assert figures["connected"] is True, figures.get("errors")
+    assert figures["pair"]["local"].startswith("relay ") and figures["pair"]["local"].endswith(" tls")
+    assert figures["video_fps"] >= 15
 
 
 def test_the_session_runs_inside_its_own_namespace(session: WeakLinkSession) -> None:
