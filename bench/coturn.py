@@ -16,6 +16,7 @@ import atexit
 import contextlib
 import datetime
 import ipaddress
+import json
 import os
 import re
 import shutil
@@ -27,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TURNSERVER", "Coturn", "missing_coturn", "self_signed_certificate"]
+__all__ = ["TURNSERVER", "Coturn", "missing_coturn", "non_loopback_ipv4", "self_signed_certificate"]
 
 TURNSERVER = "turnserver"
 REALM = "classroom.test"
@@ -38,6 +39,17 @@ def missing_coturn() -> str | None:
     """None when ``turnserver`` can run here, else what is missing (a skip reason)."""
     if shutil.which(TURNSERVER) is None:
         return "coturn's turnserver (Debian package coturn; .ci/run installs it)"
+    return None
+
+
+def non_loopback_ipv4() -> str | None:
+    """An IPv4 address of this machine that is not loopback (browsers reach a TURN server from their
+    network interfaces, not from 127.0.0.1), or None."""
+    out = subprocess.run(["ip", "-j", "-4", "addr"], capture_output=True, text=True, check=False).stdout or "[]"
+    for link in json.loads(out):
+        for addr in link.get("addr_info", []):
+            if not ipaddress.ip_address(addr["local"]).is_loopback:
+                return str(addr["local"])
     return None
 
 

@@ -6,7 +6,7 @@
 //   const channel = new LessonChannel(lessonId, token);
 //   channel.addEventListener("chat", e => ...);  await channel.request("chat.send", {text})
 //   channel.addEventListener("state", e => e.detail.state)   // connecting | open | reconnecting | closed
-//   const media = new ChannelMedia(channel);     media.addEventListener("feeds", e => e.detail.feeds)
+//   const media = new ChannelMedia(channel, {api});  media.addEventListener("feeds", e => e.detail.feeds)
 
 // --- errors -----------------------------------------------------------------------------------
 
@@ -254,11 +254,20 @@ function iceGathered(pc, timeoutMs = 3000) {
 // The subscriber connection (the server offers, this page answers) and the publisher connection
 // (this page offers). Emits "feeds" ({feeds: Map(feedName -> MediaStreamTrack)}) whenever the set
 // of live remote feeds changes, and "connection" ({which, state}) as each peer connection changes.
+// ICE servers come from the server (GET /api/ice-servers) when an Api is given: TURN entries carry a
+// credential issued for this token, valid until `expires_at`; they are fetched again on every channel
+// reconnect and whenever a connection is (re)negotiated within REFRESH_MARGIN_S of that expiry.
+const REFRESH_MARGIN_S = 600;
+
 export class ChannelMedia extends EventTarget {
-  constructor(channel, {iceServers = []} = {}) {
+  constructor(channel, {iceServers = [], api = null} = {}) {
     super();
     this.channel = channel;
     this.iceServers = iceServers;
+    this.api = api;
+    this.iceExpiresAt = null; // unix seconds; null: not fetched (or nothing expires)
+    this.iceFetched = false;
+    this.icePending = null;
     this.subscriber = null;
     this.publisher = null;
     this.trackByMid = new Map();
@@ -266,7 +275,31 @@ export class ChannelMedia extends EventTarget {
     this.published = null; // {stream, feeds: {kind-or-name}} to publish again after a reconnect
     channel.addEventListener("subscribe.offer", event => this.answer(event.detail).catch(error => this.failed(error)));
     channel.addEventListener("tracks", event => this.assign(event.detail.tracks));
-    channel.addEventListener("reconnected", () => this.rejoin());
+    channel.addEventListener("reconnected", () => { this.iceFetched = false; this.rejoin(); });
+  }
+
+  // Fresh ICE servers when none were fetched yet or the TURN credential is about to expire; the
+  // open connections take them too (used by their next ICE restart). A failure keeps the old ones.
+  // Concurrent callers share one request, and resume in the order they called.
+  refreshIceServers() {
+    if (!this.api) return Promise.resolve();
+    const expiring = this.iceExpiresAt !== null && this.iceExpiresAt - Date.now() / 1000 < REFRESH_MARGIN_S;
+    if (this.iceFetched && !expiring) return Promise.resolve();
+    if (!this.icePending) {
+      this.icePending = this.api.get("/api/ice-servers").then(reply => this.useIceServers(reply), error => this.failed(error))
+        .finally(() => { this.icePending = null; });
+    }
+    return this.icePending;
+  }
+
+  useIceServers({ice_servers, expires_at}) {
+    this.iceServers = ice_servers;
+    this.iceExpiresAt = expires_at;
+    this.iceFetched = true;
+    for (const pc of [this.subscriber, this.publisher]) {
+      if (!pc || pc.signalingState === "closed") continue;
+      try { pc.setConfiguration({...pc.getConfiguration(), iceServers: ice_servers}); } catch (error) { this.failed(error); }
+    }
   }
 
   failed(error) {
@@ -285,6 +318,7 @@ export class ChannelMedia extends EventTarget {
   }
 
   async answer({sdp, tracks}) {
+    await this.refreshIceServers();
     if (!this.subscriber) {
       this.subscriber = this.newConnection("subscriber");
       this.subscriber.addEventListener("track", event => {
@@ -325,6 +359,7 @@ export class ChannelMedia extends EventTarget {
   async publish(named) {
     this.published = named;
     const restart = this.publisher !== null;
+    await this.refreshIceServers();
     if (this.publisher) this.publisher.close();
     const pc = this.publisher = this.newConnection("publisher");
     const feeds = {};

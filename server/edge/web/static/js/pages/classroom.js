@@ -538,9 +538,10 @@ async function main() {
   const say = sentence => notices.say("classroom.notice", {sentence}, "error");
   register({zh: {"classroom.notice": "{sentence}"}, en: {"classroom.notice": "{sentence}"}});
   const channel = new LessonChannel(lessonId, token);
-  const media = new ChannelMedia(channel);
+  const api = new Api(token);
+  const media = new ChannelMedia(channel, {api}); // ICE servers (TURN) from the server
   const screens = new Screens(claims.subject);
-  const code = new CheckinCode(new Api(token), lessonId);
+  const code = new CheckinCode(api, lessonId);
   media.addEventListener("feeds", event => {
     screens.show(event.detail.feeds);
     if ([...event.detail.feeds.keys()].some(feed => feed.startsWith("teacher/"))) code.teacherLive();

@@ -111,7 +111,7 @@ class Console {
     this.live = false;
     this.ended = false;
     this.channel = new LessonChannel(lessonId, api.token);
-    this.media = new ChannelMedia(this.channel);
+    this.media = new ChannelMedia(this.channel, {api}); // ICE servers (TURN) from the server
     this.local = new LocalMedia($("preview"));
     this.training = new TrainingPanel($("training-body"), $("line-time"), this.channel,
       {notices, classrooms: () => this.classroomSubjects()});
