@@ -198,10 +198,10 @@ class Settings:
     turn_secret_file: Path | None = None
     """The secret shared with the TURN server (coturn ``static-auth-secret``), the file's first line;
     required with ``turn_urls``. Never sent to a client."""
-    turn_ttl_s: int = 2 * 3600
-    """How long an issued TURN credential is valid. A browser refreshes its TURN allocation with the
-    credential it allocated with, and coturn refuses refreshes once it expired: it must outlast a
-    connection (a lesson); pages fetch a fresh one on every (re)connect."""
+    turn_ttl_s: int = 3600
+    """How long an issued TURN credential can open new allocations. coturn checks the expiry only when
+    an allocation is made (its refreshes pass after it, tests/turn), so a running connection outlives
+    its credential; pages fetch a fresh one on every (re)connect and before an ICE restart near expiry."""
     ledger_key_file: Path | None = None
     """The ledger's Ed25519 signing key (PKCS#8 PEM); unset: ``DATA_DIR/ledger-signing.key``. Keep it
     where whoever can edit the database cannot read it (another volume, a secrets mount)."""

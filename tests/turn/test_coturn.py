@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aioice import stun
 from aioice.stun import TransactionFailed
-from aioice.turn import create_turn_endpoint
+from aioice.turn import TurnClientTcpProtocol, create_turn_endpoint
 from coturn import Coturn, missing_coturn
 
 from classroom.principal import Principal
@@ -78,6 +79,30 @@ async def test_a_credential_with_a_changed_expiry_is_refused(coturn: Coturn) -> 
     stretched = TurnCredential(f"{issued.expires_at + 86400}:{who}", issued.credential, issued.expires_at + 86400)
     with pytest.raises(TransactionFailed, match="401"):
         await _allocate(coturn.port, stretched)
+
+
+async def test_a_running_allocation_outlives_its_credential(coturn: Coturn) -> None:
+    """Why credentials may be short-lived: coturn checks the expiry when an allocation is made, and
+    the allocation's refreshes pass after it (browsers refresh with the credential they allocated with)."""
+    issued = _issuer(ttl_s=1).issue(ROOM, time.time())
+    loop = asyncio.get_running_loop()
+    transport, client = await loop.create_connection(
+        lambda: TurnClientTcpProtocol((HOST, coturn.port), username=issued.username, password=issued.credential,
+                                      lifetime=600, channel_refresh_time=500), HOST, coturn.port)
+    try:
+        await asyncio.wait_for(client.connect(), 10)
+        async with asyncio.timeout(5):
+            while time.time() <= issued.expires_at + 1:  # until the credential has expired
+                await asyncio.sleep(0.1)
+        refresh = stun.Message(message_method=stun.Method.REFRESH, message_class=stun.Class.REQUEST)
+        refresh.attributes["LIFETIME"] = 600
+        response, _ = await asyncio.wait_for(client.request_with_retry(refresh), 10)
+        assert response.attributes["LIFETIME"] == 600
+        with pytest.raises(TransactionFailed, match="401"):  # while a new allocation is refused
+            await _allocate(coturn.port, issued)
+    finally:
+        await client.delete()
+        transport.close()
 
 
 def test_the_config_holds_the_rest_scheme_and_stays_private(coturn: Coturn) -> None:
