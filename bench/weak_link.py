@@ -10,7 +10,9 @@ namespace behind a veth shaped with ``tc tbf`` and made lossy with nftables (ben
 Figures per scenario: whether the weak viewer connected, its audio concealment, video frames
 decoded per second, freeze seconds, resolution, received rate, loss; after the burst, the time
 back to 80 % of the frame rate before it; and what the clean viewer saw meanwhile (keyframes,
-freezes). Needs root, iproute2 and nftables (and /usr/bin/chromium for Chromium viewers).
+freezes). With UDP blocked the weak viewer takes the server's ICE servers (GET /api/ice-servers):
+TURN over TCP and TLS on a real coturn beside the server (bench/coturn.py), when it is installed.
+Needs root, iproute2 and nftables (and /usr/bin/chromium for Chromium viewers, coturn for TURN).
 The last line printed is one JSON object, with the issue's targets and pass/fail per figure.
 """
 
