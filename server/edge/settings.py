@@ -265,10 +265,13 @@ class Settings:
         """The TURN shared secret (the secret file's first line), None without TURN."""
         if not self.turn_urls or self.turn_secret_file is None:
             return None
-        lines = self.turn_secret_file.read_text(encoding="utf-8").splitlines()
+        try:
+            lines = self.turn_secret_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"CLASSROOM_TURN_SECRET_FILE={self.turn_secret_file} cannot be read: {exc}") from None
         secret = lines[0].strip() if lines else ""
         if not secret:
-            raise ValueError(f"the TURN secret file {self.turn_secret_file} is empty")
+            raise ValueError(f"CLASSROOM_TURN_SECRET_FILE={self.turn_secret_file} is empty")
         return secret.encode("utf-8")
 
     def thresholds(self) -> Thresholds:

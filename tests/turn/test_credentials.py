@@ -77,6 +77,15 @@ def test_turn_urls_without_a_secret_file_are_refused() -> None:
         Settings(turn_urls=URLS)
 
 
+@pytest.mark.parametrize("content", [None, "", "\n"])
+def test_a_missing_or_empty_secret_file_is_refused_naming_the_variable(tmp_path: Path, content: str | None) -> None:
+    secret_file = tmp_path / "turn-secret"
+    if content is not None:
+        secret_file.write_text(content)
+    with pytest.raises(ValueError, match="CLASSROOM_TURN_SECRET_FILE"):
+        Settings(turn_urls=URLS, turn_secret_file=secret_file).turn_secret()
+
+
 @pytest.fixture
 async def turn_app(tmp_path: Path) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
     secret_file = tmp_path / "turn-secret"
