@@ -18,6 +18,7 @@ from classroom.roles import Role
 from server.edge.app import create_app
 from server.edge.settings import Settings
 from server.live.turn_credentials import TurnIssuer, credential_for, opaque_id
+from tests.support.peers import Subscriber
 from tests.support.tokens import Tokens
 
 SECRET = "turn-shared-secret-for-tests"
@@ -124,6 +125,29 @@ async def test_ice_servers_need_a_token_and_turn_credentials_are_never_in_a_pref
     assert (await http.get("/api/ice-servers")).status_code == 401
     preflight = await http.options("/whep/some-lesson")
     assert preflight.headers["link"] == '<stun:stun.example.org:3478>; rel="ice-server"'
+
+
+async def test_a_whep_session_carries_turn_servers_for_its_owner_in_its_link_headers(
+        turn_app: tuple[Starlette, httpx.AsyncClient]) -> None:
+    application, http = turn_app
+    tokens = Tokens(application.state.tokens)
+    created = await http.post("/api/lessons", json={"title": "TURN"}, headers=tokens.teacher())
+    assert created.status_code == 201, created.text
+    lesson = created.json()["id"]
+    viewer = Subscriber()
+    try:
+        answer = await http.post(f"/whep/{lesson}", content=await viewer.offer(),
+                                 headers={**tokens.classroom("nujiang-1", school="east"),
+                                          "Content-Type": "application/sdp"})
+    finally:
+        await viewer.close()
+    assert answer.status_code == 201, answer.text
+    link = answer.headers["link"]
+    assert '<stun:stun.example.org:3478>; rel="ice-server"' in link
+    user = opaque_id(SECRET.encode(), EAST_ROOM)
+    for url in URLS:
+        assert f'<{url}>; rel="ice-server"; username="' in link
+    assert link.count(f':{user}"; credential="') == len(URLS) and SECRET not in link
 
 
 async def test_without_turn_only_the_configured_ice_servers_are_given(tmp_path: Path) -> None:
