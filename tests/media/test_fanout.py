@@ -216,3 +216,61 @@ async def test_the_native_route_sends_srtp_the_peer_can_read(mode: str) -> None:
         tx_transport.close()
         rx_transport.close()
         await asyncio.sleep(0)
+
+
+# --- NACK storms --------------------------------------------------------------------------------
+
+
+def sent_leg(impl: fanout.Implementation, count: int, size: int = 100) -> Script:
+    """A leg that has sent ``count`` packets (outbound seqs 1000...) of ``size`` payload bytes."""
+    s = Script(impl)
+    s.leg.set_header(96, 1, b"")
+    a = Source()
+    for i in range(count):
+        s.leg.forward(a, packet(i, i * 3000, keyframe=i == 0, payload=bytes(size)))
+    s.sent.clear()
+    return s
+
+
+@pytest.mark.parametrize("impl", fanout.implementations(), ids=lambda i: i.name)
+def test_a_repeated_nack_resends_a_packet_once_per_round_trip(impl: fanout.Implementation) -> None:
+    s = sent_leg(impl, 10)
+    for _ in range(1000):  # a subscriber asking again and again for the same packets, at once
+        s.leg.retransmit([1002, 1003, 1002] * 50, 10.0, None)
+    assert [header(d)[2] for d in s.sent] == [1002, 1003]
+    assert (s.leg.retransmitted, s.leg.retransmit_suppressed) == (2, 1000 * 150 - 2)
+    s.leg.retransmit([1002], 10.0 + fanout.NACK_INTERVAL / 2, None)  # RTT unknown: NACK_INTERVAL apart
+    s.leg.retransmit([1003], 10.0 + fanout.NACK_INTERVAL * 1.01, None)
+    s.leg.retransmit([1002], 10.05, 0.02)  # a known round trip: once per RTT
+    s.leg.retransmit([1002, 1002], 10.06, 0.02)
+    assert [header(d)[2] for d in s.sent] == [1002, 1003, 1003, 1002]
+
+
+@pytest.mark.parametrize("impl", fanout.implementations(), ids=lambda i: i.name)
+def test_retransmitted_bytes_are_capped_per_second(impl: fanout.Implementation) -> None:
+    s = sent_leg(impl, 1000, size=1000)
+    s.leg.retransmit(range(1000, 2000), 10.0, None)  # every packet of the history, each once
+    burst = len(s.sent)
+    assert burst * 1000 <= fanout.RETRANSMIT_BURST < (burst + 1) * 1000
+    s.leg.retransmit(range(1000, 2000), 10.5, None)  # half a second later: half a second's worth more
+    assert len(s.sent) - burst == fanout.RETRANSMIT_RATE // 2 // 1000
+    assert s.leg.retransmitted == len(s.sent) and s.leg.retransmit_suppressed == 2000 - len(s.sent)
+
+
+def test_both_legs_answer_a_nack_storm_alike() -> None:
+    runs = []
+    for impl in fanout.implementations():
+        s = sent_leg(impl, 600, size=700)
+        for step in range(40):
+            s.leg.retransmit([1000 + (step * 37 + k) % 600 for k in range(200)], 5.0 + step * 0.0137, 0.03)
+        runs.append((s.sent, s.leg.retransmitted, s.leg.retransmit_suppressed))
+    if len(runs) < 2:
+        pytest.skip("media._fanout is not built here (pip install -e . compiles media/_fanout.c with gcc)")
+    assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("impl", fanout.implementations(), ids=lambda i: i.name)
+def test_a_nack_for_a_number_beyond_any_integer_type_is_ignored(impl: fanout.Implementation) -> None:
+    s = sent_leg(impl, 3)
+    s.leg.retransmit([1 << 70, -(1 << 70), 1001])
+    assert [header(d)[2] for d in s.sent] == [1001]
