@@ -246,14 +246,13 @@ class PythonLeg:
         self._source = source
 
     def forward(self, producer: Any, packet: ForwardedPacket) -> None:
-        writer = self._writer
-        if writer is None or self.paused:
+        if self._writer is None or self.paused:
             return
-        rebaser = self._rebaser
         if producer is not self._source:
             if not self._on_switch(producer, packet) or self._writer is None or self.paused:
                 return
             self.rebase(producer, packet.sequence_number, packet.timestamp, packet.arrival)
+        writer, rebaser = self._writer, self._rebaser  # (after the hook: it may have renegotiated)
         mapped = rebaser.map(packet.sequence_number, packet.timestamp)
         if mapped is None:
             return

@@ -274,3 +274,29 @@ def test_a_nack_for_a_number_beyond_any_integer_type_is_ignored(impl: fanout.Imp
     s = sent_leg(impl, 3)
     s.leg.retransmit([1 << 70, -(1 << 70), 1001])
     assert [header(d)[2] for d in s.sent] == [1001]
+
+
+@pytest.mark.parametrize("impl", fanout.implementations(), ids=lambda i: i.name)
+def test_a_switch_hook_that_renegotiates_sends_with_the_new_header_and_numbering(
+        impl: fanout.Implementation) -> None:
+    sent: list[bytes] = []
+    switches: list[object] = []
+
+    def renegotiate(producer: Any, p: ForwardedPacket) -> bool:  # the second source: as Consumer.set_parameters
+        switches.append(producer)
+        if len(switches) == 2:
+            leg.set_header(97, 2, b"")
+            leg.restart(48000)
+        return True
+
+    def send(data: bytes) -> bool:
+        sent.append(data)
+        return True
+
+    leg = impl.leg(90000, 500, 0, send, None, renegotiate)
+    leg.set_header(96, 1, b"")
+    leg.forward(Source(), packet(1, 3000, keyframe=True))
+    leg.forward(Source(), packet(40, 7000, keyframe=True))
+    leg.forward(switches[-1], packet(41, 7960))
+    assert [header(d)[1:] for d in sent] == [(96, 500, 0, 1), (97, 501, 0, 2), (97, 502, 960, 2)]
+    assert (leg.last_seq, leg.last_ts, leg.packets) == (502, 960, 3)
