@@ -167,38 +167,50 @@ static int leg_set_route(Leg *L, PyObject *route) {
     return 0;
 }
 
-/* 1 valid, 0 not, -1 error */
-static int leg_route_valid(Leg *L) {
-    PyObject *v;
-    int same;
-    if (!L->has_route)
-        return 0;
-    v = PyObject_GetAttr(L->guard_owner, L->guard_attr);
+/* the checks of leg_route_valid, on strong references: the Python code they run may drop the route */
+static int route_guards_hold(PyObject *const *g, int fd) {
+    /* g: owner, attr, expected, map, key, value, transport */
+    PyObject *v = PyObject_GetAttr(g[0], g[1]);
+    int same, truth;
     if (v == NULL)
         return -1;
-    same = v == L->guard_expected;
+    same = v == g[2];
     Py_DECREF(v);
     if (!same)
         return 0;
-    v = PyDict_GetItemWithError(L->guard_map, L->guard_key);
+    v = PyDict_GetItemWithError(g[3], g[4]);
     if (v == NULL && PyErr_Occurred())
         return -1;
-    if (v != L->guard_value)
+    if (v != g[5])
         return 0;
-    if (L->fd >= 0) {
-        /* a closing transport may close its socket (and free the fd number) at any later iteration */
-        PyObject *closing = PyObject_CallMethodNoArgs(L->transport, s_is_closing);
-        int truth;
-        if (closing == NULL)
-            return -1;
-        truth = PyObject_IsTrue(closing);
-        Py_DECREF(closing);
-        if (truth < 0)
-            return -1;
-        if (truth)
-            return 0;
-    }
-    return 1;
+    if (fd < 0)
+        return 1;
+    /* a closing transport may close its socket (and free the fd number) at any later iteration */
+    v = PyObject_CallMethodNoArgs(g[6], s_is_closing);
+    if (v == NULL)
+        return -1;
+    truth = PyObject_IsTrue(v);
+    Py_DECREF(v);
+    return truth < 0 ? -1 : !truth;
+}
+
+/* 1 valid, 0 not, -1 error */
+static int leg_route_valid(Leg *L) {
+    PyObject *g[7];
+    int valid;
+    if (!L->has_route)
+        return 0;
+    g[0] = L->guard_owner; g[1] = L->guard_attr; g[2] = L->guard_expected; g[3] = L->guard_map;
+    g[4] = L->guard_key; g[5] = L->guard_value; g[6] = L->transport;
+    for (int i = 0; i < 7; i++)
+        Py_INCREF(g[i]);
+    valid = route_guards_hold(g, L->fd);
+    /* the route checked is still the leg's (a hook may have dropped or replaced it) */
+    if (valid > 0 && !(L->has_route && L->transport == g[6] && L->guard_value == g[5]))
+        valid = 0;
+    for (int i = 0; i < 7; i++)
+        Py_DECREF(g[i]);
+    return valid;
 }
 
 static Py_ssize_t write_packet(Leg *L, int marker, uint16_t seq, uint32_t ts, const char *payload,
@@ -227,26 +239,34 @@ static Py_ssize_t write_packet(Leg *L, int marker, uint16_t seq, uint32_t ts, co
 
 /* Send through the Python transport (not a plain socket, a send error, or a transport that buffers). */
 static int leg_send_via_transport(Leg *L, const unsigned char *data, int len) {
-    PyObject *bytes, *r;
+    PyObject *bytes, *r, *transport = L->transport, *addr = L->addr_obj, *size;
+    long n;
     bytes = PyBytes_FromStringAndSize((const char *)data, len);
     if (bytes == NULL)
         return -1;
-    r = PyObject_CallMethodObjArgs(L->transport, s_sendto, bytes, L->addr_obj, NULL);
+    Py_INCREF(transport); /* sendto (its protocol's error_received...) may drop the route */
+    Py_INCREF(addr);
+    r = PyObject_CallMethodObjArgs(transport, s_sendto, bytes, addr, NULL);
     Py_DECREF(bytes);
-    if (r == NULL)
+    Py_DECREF(addr);
+    if (r == NULL) {
+        Py_DECREF(transport);
         return -1;
-    Py_DECREF(r);
-    if (L->fd >= 0) {
-        PyObject *size = PyObject_CallMethodNoArgs(L->transport, s_get_write_buffer_size);
-        long n;
-        if (size == NULL)
-            return -1;
-        n = PyLong_AsLong(size);
-        Py_DECREF(size);
-        if (n == -1 && PyErr_Occurred())
-            return -1;
-        L->deferred = n > 0;
     }
+    Py_DECREF(r);
+    if (L->fd < 0 || L->transport != transport) {
+        Py_DECREF(transport);
+        return 1;
+    }
+    size = PyObject_CallMethodNoArgs(transport, s_get_write_buffer_size);
+    Py_DECREF(transport);
+    if (size == NULL)
+        return -1;
+    n = PyLong_AsLong(size);
+    Py_DECREF(size);
+    if (n == -1 && PyErr_Occurred())
+        return -1;
+    L->deferred = n > 0;
     return 1;
 }
 

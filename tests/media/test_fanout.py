@@ -300,3 +300,62 @@ def test_a_switch_hook_that_renegotiates_sends_with_the_new_header_and_numbering
     leg.forward(switches[-1], packet(41, 7960))
     assert [header(d)[1:] for d in sent] == [(96, 500, 0, 1), (97, 501, 0, 2), (97, 502, 960, 2)]
     assert (leg.last_seq, leg.last_ts, leg.packets) == (502, 960, 3)
+
+
+REENTRANT_ROUTE = """
+import asyncio
+import pylibsrtp
+from media import fanout
+from media.rtp import ForwardedPacket
+
+
+class Closing(asyncio.DatagramProtocol):
+    pass
+
+
+async def main() -> None:
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(Closing, local_addr=("127.0.0.1", 0))
+    addr = transport.get_extra_info("sockname")
+    policy = pylibsrtp.Policy(key=bytes(30), ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
+    session = pylibsrtp.Session(policy)
+
+    class Meddling:  # a transport whose is_closing() drops the route being checked
+        def is_closing(self) -> bool:
+            leg.drop_route()
+            return False
+
+        def sendto(self, data: bytes, addr: object) -> None:
+            transport.sendto(data, addr)
+
+        def get_write_buffer_size(self) -> int:
+            return 0
+
+    class Owner:
+        state = "ok"
+
+    fd, sockaddr = fanout.socket_target(transport, addr)
+    fn, ctx = fanout.srtp_pointers(session)
+    nominated = {1: "pair"}
+    route = fanout.Route(fn, ctx, session, fd, sockaddr, Meddling(), addr, Owner(), "state", "ok", nominated, 1,
+                         "pair")
+    leg = fanout.NATIVE.leg(90000, 1, 0, lambda data: False, lambda: route, lambda producer, p: True)
+    leg.set_header(96, 1, b"")
+    for seq in range(3):
+        leg.forward(object, ForwardedPacket(seq, 0, 0, b"x" * 10, True, 0.0))
+    transport.close()
+    print(leg.packets + leg.send_failures)
+
+
+asyncio.run(main())
+"""
+
+
+def test_a_native_leg_survives_a_hook_that_drops_its_route_mid_send() -> None:
+    if fanout.NATIVE is None:
+        pytest.skip("media._fanout is not built here (pip install -e . compiles media/_fanout.c with gcc)")
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", REENTRANT_ROUTE], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "3"), done.stderr
