@@ -32,8 +32,8 @@
  * payload bytes resent limited by a token bucket */
 #define NACK_INTERVAL 0.1         /* s between two resends of one packet while the round trip is unknown */
 #define NACK_MIN_INTERVAL 0.01    /* s between two resends of one packet, however short the round trip */
-#define RETRANSMIT_RATE 250000    /* payload bytes per second */
-#define RETRANSMIT_BURST 250000   /* payload bytes at once */
+#define RETRANSMIT_RATE 125000    /* payload bytes per second (1 Mbit/s) */
+#define RETRANSMIT_BURST 125000   /* payload bytes at once */
 
 typedef int (*srtp_protect_fn)(void *ctx, void *rtp_hdr, int *len_ptr);
 

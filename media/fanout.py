@@ -95,8 +95,8 @@ HISTORY = 1024  # packets kept for NACK answers (~5 s of 720p video)
 ENV = "CLASSROOM_FANOUT"  # "python" forces the pure-Python fan-out
 NACK_INTERVAL = 0.1  # s between two resends of one packet while the round trip is unknown
 NACK_MIN_INTERVAL = 0.01  # s between two resends of one packet, however short the round trip
-RETRANSMIT_RATE = 250_000  # payload bytes per second a leg may resend (2 Mbit/s)
-RETRANSMIT_BURST = 250_000  # payload bytes a leg may resend at once
+RETRANSMIT_RATE = 125_000  # payload bytes per second a leg may resend (1 Mbit/s: half a 2 Mbit/s lesson)
+RETRANSMIT_BURST = 125_000  # payload bytes a leg may resend at once (~100 full packets)
 
 
 class Route(NamedTuple):
