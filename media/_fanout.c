@@ -15,8 +15,10 @@
 #include "structmember.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <netinet/in.h>
@@ -26,6 +28,12 @@
 #define SRTP_MAX_TRAILER 144  /* pylibsrtp: SRTP_MAX_TAG_LEN + SRTP_MAX_MKI_LEN */
 #define SRTP_BUFFER 1500      /* pylibsrtp's buffer: a packet may be at most 1500 - 144 bytes */
 #define MAX_PACKET (SRTP_BUFFER - SRTP_MAX_TRAILER)
+/* NACK storms (the same as media/fanout.py): one packet resent at most once per round trip, and the
+ * payload bytes resent limited by a token bucket */
+#define NACK_INTERVAL 0.1         /* s between two resends of one packet while the round trip is unknown */
+#define NACK_MIN_INTERVAL 0.01    /* s between two resends of one packet, however short the round trip */
+#define RETRANSMIT_RATE 125000    /* payload bytes per second (1 Mbit/s) */
+#define RETRANSMIT_BURST 125000   /* payload bytes at once */
 
 typedef int (*srtp_protect_fn)(void *ctx, void *rtp_hdr, int *len_ptr);
 
@@ -56,7 +64,11 @@ typedef struct {
     int started;
     PyObject *source;
     /* counters */
-    long long packets, octets, send_failures, retransmitted;
+    long long packets, octets, send_failures, retransmitted, retransmit_suppressed;
+    /* retransmission token bucket (whole payload bytes) */
+    long long budget;
+    double budget_time;
+    int has_budget_time;
     /* hooks */
     PyObject *send;      /* send(bytes) -> bool: used when there is no resolve */
     PyObject *resolve;   /* resolve() -> Route | None, or NULL */
@@ -79,6 +91,7 @@ typedef struct {
     uint32_t hist_ts[HISTORY];
     uint8_t hist_marker[HISTORY];
     PyObject *hist_payload[HISTORY];
+    double hist_resent[HISTORY]; /* when the slot's packet was last resent, -inf: never */
 } Leg;
 
 static PyTypeObject LegType;
@@ -154,38 +167,50 @@ static int leg_set_route(Leg *L, PyObject *route) {
     return 0;
 }
 
-/* 1 valid, 0 not, -1 error */
-static int leg_route_valid(Leg *L) {
-    PyObject *v;
-    int same;
-    if (!L->has_route)
-        return 0;
-    v = PyObject_GetAttr(L->guard_owner, L->guard_attr);
+/* the checks of leg_route_valid, on strong references: the Python code they run may drop the route */
+static int route_guards_hold(PyObject *const *g, int fd) {
+    /* g: owner, attr, expected, map, key, value, transport */
+    PyObject *v = PyObject_GetAttr(g[0], g[1]);
+    int same, truth;
     if (v == NULL)
         return -1;
-    same = v == L->guard_expected;
+    same = v == g[2];
     Py_DECREF(v);
     if (!same)
         return 0;
-    v = PyDict_GetItemWithError(L->guard_map, L->guard_key);
+    v = PyDict_GetItemWithError(g[3], g[4]);
     if (v == NULL && PyErr_Occurred())
         return -1;
-    if (v != L->guard_value)
+    if (v != g[5])
         return 0;
-    if (L->fd >= 0) {
-        /* a closing transport may close its socket (and free the fd number) at any later iteration */
-        PyObject *closing = PyObject_CallMethodNoArgs(L->transport, s_is_closing);
-        int truth;
-        if (closing == NULL)
-            return -1;
-        truth = PyObject_IsTrue(closing);
-        Py_DECREF(closing);
-        if (truth < 0)
-            return -1;
-        if (truth)
-            return 0;
-    }
-    return 1;
+    if (fd < 0)
+        return 1;
+    /* a closing transport may close its socket (and free the fd number) at any later iteration */
+    v = PyObject_CallMethodNoArgs(g[6], s_is_closing);
+    if (v == NULL)
+        return -1;
+    truth = PyObject_IsTrue(v);
+    Py_DECREF(v);
+    return truth < 0 ? -1 : !truth;
+}
+
+/* 1 valid, 0 not, -1 error */
+static int leg_route_valid(Leg *L) {
+    PyObject *g[7];
+    int valid;
+    if (!L->has_route)
+        return 0;
+    g[0] = L->guard_owner; g[1] = L->guard_attr; g[2] = L->guard_expected; g[3] = L->guard_map;
+    g[4] = L->guard_key; g[5] = L->guard_value; g[6] = L->transport;
+    for (int i = 0; i < 7; i++)
+        Py_INCREF(g[i]);
+    valid = route_guards_hold(g, L->fd);
+    /* the route checked is still the leg's (a hook may have dropped or replaced it) */
+    if (valid > 0 && !(L->has_route && L->transport == g[6] && L->guard_value == g[5]))
+        valid = 0;
+    for (int i = 0; i < 7; i++)
+        Py_DECREF(g[i]);
+    return valid;
 }
 
 static Py_ssize_t write_packet(Leg *L, int marker, uint16_t seq, uint32_t ts, const char *payload,
@@ -214,26 +239,34 @@ static Py_ssize_t write_packet(Leg *L, int marker, uint16_t seq, uint32_t ts, co
 
 /* Send through the Python transport (not a plain socket, a send error, or a transport that buffers). */
 static int leg_send_via_transport(Leg *L, const unsigned char *data, int len) {
-    PyObject *bytes, *r;
+    PyObject *bytes, *r, *transport = L->transport, *addr = L->addr_obj, *size;
+    long n;
     bytes = PyBytes_FromStringAndSize((const char *)data, len);
     if (bytes == NULL)
         return -1;
-    r = PyObject_CallMethodObjArgs(L->transport, s_sendto, bytes, L->addr_obj, NULL);
+    Py_INCREF(transport); /* sendto (its protocol's error_received...) may drop the route */
+    Py_INCREF(addr);
+    r = PyObject_CallMethodObjArgs(transport, s_sendto, bytes, addr, NULL);
     Py_DECREF(bytes);
-    if (r == NULL)
+    Py_DECREF(addr);
+    if (r == NULL) {
+        Py_DECREF(transport);
         return -1;
-    Py_DECREF(r);
-    if (L->fd >= 0) {
-        PyObject *size = PyObject_CallMethodNoArgs(L->transport, s_get_write_buffer_size);
-        long n;
-        if (size == NULL)
-            return -1;
-        n = PyLong_AsLong(size);
-        Py_DECREF(size);
-        if (n == -1 && PyErr_Occurred())
-            return -1;
-        L->deferred = n > 0;
     }
+    Py_DECREF(r);
+    if (L->fd < 0 || L->transport != transport) {
+        Py_DECREF(transport);
+        return 1;
+    }
+    size = PyObject_CallMethodNoArgs(transport, s_get_write_buffer_size);
+    Py_DECREF(transport);
+    if (size == NULL)
+        return -1;
+    n = PyLong_AsLong(size);
+    Py_DECREF(size);
+    if (n == -1 && PyErr_Occurred())
+        return -1;
+    L->deferred = n > 0;
     return 1;
 }
 
@@ -304,6 +337,7 @@ static void leg_remember(Leg *L, uint16_t seq, uint32_t ts, int marker, PyObject
     L->hist_seq[slot] = seq;
     L->hist_ts[slot] = ts;
     L->hist_marker[slot] = (uint8_t)(marker ? 1 : 0);
+    L->hist_resent[slot] = -INFINITY;
     Py_INCREF(payload);
     L->hist_payload[slot] = payload;
     Py_XDECREF(old);
@@ -502,8 +536,11 @@ static PyObject *Leg_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
     if (L == NULL)
         return NULL;
     L->fd = -1;
-    for (int i = 0; i < HISTORY; i++)
+    L->budget = RETRANSMIT_BURST;
+    for (int i = 0; i < HISTORY; i++) {
         L->hist_seq[i] = -1;
+        L->hist_resent[i] = -INFINITY;
+    }
     return (PyObject *)L;
 }
 
@@ -576,35 +613,78 @@ static PyObject *Leg_forward(Leg *L, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-static PyObject *Leg_retransmit(Leg *L, PyObject *seqs) {
-    PyObject *it, *item;
+/* whole bytes earned since the last refill (the time moves on only when one is: none are lost) */
+static void leg_refill(Leg *L, double now) {
+    long long earned;
+    if (!L->has_budget_time) {
+        L->budget_time = now;
+        L->has_budget_time = 1;
+        return;
+    }
+    earned = (long long)((now - L->budget_time) * (double)RETRANSMIT_RATE);
+    if (earned > 0) {
+        L->budget = L->budget + earned < RETRANSMIT_BURST ? L->budget + earned : RETRANSMIT_BURST;
+        L->budget_time = now;
+    }
+}
+
+static double monotonic_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t); /* time.monotonic()'s clock */
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static PyObject *Leg_retransmit(Leg *L, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"sequence_numbers", "now", "rtt", NULL};
+    PyObject *seqs, *now_obj = Py_None, *rtt_obj = Py_None, *it, *item;
+    double now, interval;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|OO:retransmit", kwlist, &seqs, &now_obj, &rtt_obj))
+        return NULL;
     if (!L->has_header)
         Py_RETURN_NONE;
+    now = now_obj == Py_None ? monotonic_now() : PyFloat_AsDouble(now_obj);
+    if (now == -1.0 && PyErr_Occurred())
+        return NULL;
+    interval = rtt_obj == Py_None ? NACK_INTERVAL : PyFloat_AsDouble(rtt_obj);
+    if (interval == -1.0 && PyErr_Occurred())
+        return NULL;
+    if (rtt_obj != Py_None && !(interval >= NACK_MIN_INTERVAL))
+        interval = NACK_MIN_INTERVAL;
     it = PyObject_GetIter(seqs);
     if (it == NULL)
         return NULL;
+    leg_refill(L, now);
     while ((item = PyIter_Next(it)) != NULL) {
-        long seq = PyLong_AsLong(item);
-        int slot, rc;
+        int overflow, slot, rc;
+        long seq = PyLong_AsLongAndOverflow(item, &overflow);
         PyObject *payload;
+        Py_ssize_t cost;
         Py_DECREF(item);
         if (seq == -1 && PyErr_Occurred())
             break;
-        if (seq < 0 || seq > 0xFFFF)
+        if (overflow || seq < 0 || seq > 0xFFFF)
             continue;
         slot = (int)(seq % HISTORY);
         payload = L->hist_payload[slot];
         if (payload == NULL || L->hist_seq[slot] != seq)
             continue; /* too old, or never sent: the subscriber will ask for a keyframe */
+        cost = PyBytes_GET_SIZE(payload);
+        if (now - L->hist_resent[slot] < interval || cost > L->budget) {
+            L->retransmit_suppressed++;
+            continue;
+        }
         Py_INCREF(payload);
         rc = leg_emit(L, L->hist_marker[slot], (uint16_t)seq, L->hist_ts[slot], payload);
         Py_DECREF(payload);
         if (rc < 0)
             break;
-        if (rc)
+        if (rc) {
             L->retransmitted++;
-        else
+            L->budget -= cost;
+            L->hist_resent[slot] = now;
+        } else {
             L->send_failures++;
+        }
     }
     Py_DECREF(it);
     if (PyErr_Occurred())
@@ -684,6 +764,8 @@ static PyMemberDef Leg_members[] = {
     {"octets", T_LONGLONG, offsetof(Leg, octets), 0, "payload bytes sent"},
     {"send_failures", T_LONGLONG, offsetof(Leg, send_failures), 0, "packets the route could not send"},
     {"retransmitted", T_LONGLONG, offsetof(Leg, retransmitted), 0, "packets sent again on a NACK"},
+    {"retransmit_suppressed", T_LONGLONG, offsetof(Leg, retransmit_suppressed), 0,
+     "NACKed packets in history not resent: too soon after the last resend, or over the byte budget"},
     {"direct_sends", T_LONGLONG, offsetof(Leg, direct_sends), READONLY, "packets written straight to the fd"},
     {NULL},
 };
@@ -694,7 +776,8 @@ static PyMethodDef Leg_methods[] = {
     {"restart", (PyCFunction)Leg_restart, METH_VARARGS, "restart(clock_rate): new timeline after the last sent"},
     {"rebase", (PyCFunction)Leg_rebase, METH_VARARGS, "rebase(source, seq, ts, now)"},
     {"forward", (PyCFunction)Leg_forward, METH_VARARGS, "forward(producer, packet)"},
-    {"retransmit", (PyCFunction)Leg_retransmit, METH_O, "retransmit(sequence_numbers)"},
+    {"retransmit", (PyCFunction)(void (*)(void))Leg_retransmit, METH_VARARGS | METH_KEYWORDS,
+     "retransmit(sequence_numbers, now=None, rtt=None): resend from history, bounded (media/fanout.py)"},
     {"outbound_timestamp", (PyCFunction)Leg_outbound_timestamp, METH_O, "outbound_timestamp(inbound_ts)"},
     {"drop_route", (PyCFunction)Leg_drop_route, METH_NOARGS, "forget the route (resolved again on next send)"},
     {NULL},
@@ -784,6 +867,16 @@ static struct PyModuleDef fanout_module = {
 
 #define INTERN(var, text) do { var = PyUnicode_InternFromString(text); if (var == NULL) return NULL; } while (0)
 
+static int add_float(PyObject *m, const char *name, double value) {
+    PyObject *v = PyFloat_FromDouble(value);
+    int rc;
+    if (v == NULL)
+        return -1;
+    rc = PyModule_AddObjectRef(m, name, v);
+    Py_DECREF(v);
+    return rc;
+}
+
 PyMODINIT_FUNC PyInit__fanout(void) {
     PyObject *m;
     INTERN(s_sequence_number, "sequence_number");
@@ -806,7 +899,10 @@ PyMODINIT_FUNC PyInit__fanout(void) {
         Py_DECREF(m);
         return NULL;
     }
-    if (PyModule_AddIntConstant(m, "HISTORY", HISTORY) < 0 || PyModule_AddIntConstant(m, "MAX_PACKET", MAX_PACKET) < 0) {
+    if (PyModule_AddIntConstant(m, "HISTORY", HISTORY) < 0 || PyModule_AddIntConstant(m, "MAX_PACKET", MAX_PACKET) < 0
+        || PyModule_AddIntConstant(m, "RETRANSMIT_RATE", RETRANSMIT_RATE) < 0
+        || PyModule_AddIntConstant(m, "RETRANSMIT_BURST", RETRANSMIT_BURST) < 0
+        || add_float(m, "NACK_INTERVAL", NACK_INTERVAL) < 0 || add_float(m, "NACK_MIN_INTERVAL", NACK_MIN_INTERVAL) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -134,7 +134,7 @@ class Consumer:
         if self._params is None or self.closed:
             return
         self.nacked += len(sequence_numbers)
-        self.leg.retransmit(sequence_numbers)
+        self.leg.retransmit(sequence_numbers, None, self.rtt)  # bounded: once per round trip, bytes per second
 
     def keyframe_requested(self) -> None:
         self.keyframe_requests += 1

@@ -46,8 +46,13 @@ API (both implementations; ``implementation().leg(...)`` / ``.deliver(...)``):
   followed, reset it to None to gate on a keyframe again);
 - ``forward(producer, packet)``, ``deliver(legs, producer, packet)`` (a tuple of
   legs; an item that is not a C leg gets ``item.forward(producer, packet)``);
-- ``retransmit(sequence_numbers)`` from the NACK history (``HISTORY`` packets);
-- ``packets``, ``octets`` (payload bytes), ``send_failures``, ``retransmitted``;
+- ``retransmit(sequence_numbers, now=None, rtt=None)`` from the NACK history (``HISTORY``
+  packets), bounded against NACK storms: one packet is resent at most once per ``rtt`` (at
+  least ``NACK_MIN_INTERVAL``; ``NACK_INTERVAL`` when the round trip is unknown), and the
+  payload bytes resent at most ``RETRANSMIT_BURST`` at once, ``RETRANSMIT_RATE`` per second
+  (a token bucket; whole bytes). ``now`` is ``time.monotonic()`` unless given (tests);
+- ``packets``, ``octets`` (payload bytes), ``send_failures``, ``retransmitted``,
+  ``retransmit_suppressed`` (NACKed packets in history not resent: too soon, or over budget);
   ``last_seq``, ``last_ts``, ``last_time``, ``outbound_timestamp(in_ts)`` for
   sender reports; ``direct`` / ``direct_sends`` (the C leg writes to an fd).
 
@@ -58,9 +63,11 @@ Both run on the event loop's thread; nothing here is thread-safe.
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import socket
 import struct
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, Protocol
 
@@ -69,6 +76,10 @@ from .rtp import ForwardedPacket, HeaderWriter, StreamRebaser
 __all__ = [
     "HISTORY",
     "ENV",
+    "NACK_INTERVAL",
+    "NACK_MIN_INTERVAL",
+    "RETRANSMIT_BURST",
+    "RETRANSMIT_RATE",
     "Implementation",
     "Leg",
     "PythonLeg",
@@ -82,6 +93,10 @@ __all__ = [
 
 HISTORY = 1024  # packets kept for NACK answers (~5 s of 720p video)
 ENV = "CLASSROOM_FANOUT"  # "python" forces the pure-Python fan-out
+NACK_INTERVAL = 0.1  # s between two resends of one packet while the round trip is unknown
+NACK_MIN_INTERVAL = 0.01  # s between two resends of one packet, however short the round trip
+RETRANSMIT_RATE = 125_000  # payload bytes per second a leg may resend (1 Mbit/s: half a 2 Mbit/s lesson)
+RETRANSMIT_BURST = 125_000  # payload bytes a leg may resend at once (~100 full packets)
 
 
 class Route(NamedTuple):
@@ -114,6 +129,7 @@ class Leg(Protocol):
     octets: int
     send_failures: int
     retransmitted: int
+    retransmit_suppressed: int
     paused: bool
 
     @property
@@ -150,7 +166,8 @@ class Leg(Protocol):
 
     def forward(self, producer: Any, packet: ForwardedPacket) -> None: ...
 
-    def retransmit(self, sequence_numbers: Iterable[int]) -> None: ...
+    def retransmit(self, sequence_numbers: Iterable[int], now: float | None = None,
+                   rtt: float | None = None) -> None: ...
 
     def outbound_timestamp(self, in_ts: int) -> int: ...
 
@@ -164,6 +181,7 @@ class PythonLeg:
         self.octets = 0
         self.send_failures = 0
         self.retransmitted = 0
+        self.retransmit_suppressed = 0
         self.paused = False
         self._source: object = None
         self._send = send
@@ -174,6 +192,9 @@ class PythonLeg:
         self._sent_seq: list[int] = [-1] * HISTORY
         self._sent_ts: list[int] = [0] * HISTORY
         self._sent_packet: list[ForwardedPacket | None] = [None] * HISTORY
+        self._resent_at: list[float] = [-math.inf] * HISTORY  # when each slot's packet was last resent
+        self._budget = RETRANSMIT_BURST  # retransmission token bucket, payload bytes
+        self._budget_time: float | None = None
 
     @property
     def source(self) -> object:
@@ -225,14 +246,13 @@ class PythonLeg:
         self._source = source
 
     def forward(self, producer: Any, packet: ForwardedPacket) -> None:
-        writer = self._writer
-        if writer is None or self.paused:
+        if self._writer is None or self.paused:
             return
-        rebaser = self._rebaser
         if producer is not self._source:
             if not self._on_switch(producer, packet) or self._writer is None or self.paused:
                 return
             self.rebase(producer, packet.sequence_number, packet.timestamp, packet.arrival)
+        writer, rebaser = self._writer, self._rebaser  # (after the hook: it may have renegotiated)
         mapped = rebaser.map(packet.sequence_number, packet.timestamp)
         if mapped is None:
             return
@@ -242,25 +262,44 @@ class PythonLeg:
             self._sent_seq[slot] = seq
             self._sent_ts[slot] = ts
             self._sent_packet[slot] = packet
+            self._resent_at[slot] = -math.inf
             rebaser.sent(seq, ts, packet.arrival)
             self.packets += 1
             self.octets += len(packet.payload)
         else:
             self.send_failures += 1
 
-    def retransmit(self, sequence_numbers: Iterable[int]) -> None:
+    def retransmit(self, sequence_numbers: Iterable[int], now: float | None = None, rtt: float | None = None) -> None:
         writer = self._writer
         if writer is None:
             return
+        now = time.monotonic() if now is None else now
+        interval = NACK_INTERVAL if rtt is None else rtt if rtt >= NACK_MIN_INTERVAL else NACK_MIN_INTERVAL
+        self._refill(now)
         for seq in sequence_numbers:
             slot = seq % HISTORY
             packet = self._sent_packet[slot]
             if packet is None or self._sent_seq[slot] != seq:
                 continue  # too old, or never sent: the subscriber will ask for a keyframe
-            if self._send(writer.packet(packet.marker, seq, self._sent_ts[slot], packet.payload)):
+            cost = len(packet.payload)
+            if now - self._resent_at[slot] < interval or cost > self._budget:
+                self.retransmit_suppressed += 1
+            elif self._send(writer.packet(packet.marker, seq, self._sent_ts[slot], packet.payload)):
                 self.retransmitted += 1
+                self._budget -= cost
+                self._resent_at[slot] = now
             else:
                 self.send_failures += 1
+
+    def _refill(self, now: float) -> None:
+        """Whole bytes earned since the last refill (the time moves on only when one is: none are lost)."""
+        if self._budget_time is None:
+            self._budget_time = now
+            return
+        earned = int((now - self._budget_time) * RETRANSMIT_RATE)
+        if earned > 0:
+            self._budget = min(RETRANSMIT_BURST, self._budget + earned)
+            self._budget_time = now
 
     def outbound_timestamp(self, in_ts: int) -> int:
         return self._rebaser.outbound_timestamp(in_ts)
@@ -302,7 +341,9 @@ def _load_native() -> Implementation | None:
         native = importlib.import_module("media._fanout")
     except ImportError:
         return None
-    if native.HISTORY != HISTORY or not _srtp_binding_ok():
+    shared = {"HISTORY": HISTORY, "NACK_INTERVAL": NACK_INTERVAL, "NACK_MIN_INTERVAL": NACK_MIN_INTERVAL,
+              "RETRANSMIT_RATE": RETRANSMIT_RATE, "RETRANSMIT_BURST": RETRANSMIT_BURST}
+    if any(getattr(native, name, None) != value for name, value in shared.items()) or not _srtp_binding_ok():
         return None
     return Implementation("native", native.Leg, native.deliver)
 

@@ -216,3 +216,146 @@ async def test_the_native_route_sends_srtp_the_peer_can_read(mode: str) -> None:
         tx_transport.close()
         rx_transport.close()
         await asyncio.sleep(0)
+
+
+# --- NACK storms --------------------------------------------------------------------------------
+
+
+def sent_leg(impl: fanout.Implementation, count: int, size: int = 100) -> Script:
+    """A leg that has sent ``count`` packets (outbound seqs 1000...) of ``size`` payload bytes."""
+    s = Script(impl)
+    s.leg.set_header(96, 1, b"")
+    a = Source()
+    for i in range(count):
+        s.leg.forward(a, packet(i, i * 3000, keyframe=i == 0, payload=bytes(size)))
+    s.sent.clear()
+    return s
+
+
+@pytest.mark.parametrize("impl", fanout.implementations(), ids=lambda i: i.name)
+def test_a_repeated_nack_resends_a_packet_once_per_round_trip(impl: fanout.Implementation) -> None:
+    s = sent_leg(impl, 10)
+    for _ in range(1000):  # a subscriber asking again and again for the same packets, at once
+        s.leg.retransmit([1002, 1003, 1002] * 50, 10.0, None)
+    assert [header(d)[2] for d in s.sent] == [1002, 1003]
+    assert (s.leg.retransmitted, s.leg.retransmit_suppressed) == (2, 1000 * 150 - 2)
+    s.leg.retransmit([1002], 10.0 + fanout.NACK_INTERVAL / 2, None)  # RTT unknown: NACK_INTERVAL apart
+    s.leg.retransmit([1003], 10.0 + fanout.NACK_INTERVAL * 1.01, None)
+    s.leg.retransmit([1002], 10.05, 0.02)  # a known round trip: once per RTT
+    s.leg.retransmit([1002, 1002], 10.06, 0.02)
+    assert [header(d)[2] for d in s.sent] == [1002, 1003, 1003, 1002]
+
+
+@pytest.mark.parametrize("impl", fanout.implementations(), ids=lambda i: i.name)
+def test_retransmitted_bytes_are_capped_per_second(impl: fanout.Implementation) -> None:
+    s = sent_leg(impl, 1000, size=1000)
+    s.leg.retransmit(range(1000, 2000), 10.0, None)  # every packet of the history, each once
+    burst = len(s.sent)
+    assert burst * 1000 <= fanout.RETRANSMIT_BURST < (burst + 1) * 1000
+    s.leg.retransmit(range(1000, 2000), 10.5, None)  # half a second later: half a second's worth more
+    assert len(s.sent) - burst == fanout.RETRANSMIT_RATE // 2 // 1000
+    assert s.leg.retransmitted == len(s.sent) and s.leg.retransmit_suppressed == 2000 - len(s.sent)
+
+
+def test_both_legs_answer_a_nack_storm_alike() -> None:
+    runs = []
+    for impl in fanout.implementations():
+        s = sent_leg(impl, 600, size=700)
+        for step in range(40):
+            s.leg.retransmit([1000 + (step * 37 + k) % 600 for k in range(200)], 5.0 + step * 0.0137, 0.03)
+        runs.append((s.sent, s.leg.retransmitted, s.leg.retransmit_suppressed))
+    if len(runs) < 2:
+        pytest.skip("media._fanout is not built here (pip install -e . compiles media/_fanout.c with gcc)")
+    assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("impl", fanout.implementations(), ids=lambda i: i.name)
+def test_a_nack_for_a_number_beyond_any_integer_type_is_ignored(impl: fanout.Implementation) -> None:
+    s = sent_leg(impl, 3)
+    s.leg.retransmit([1 << 70, -(1 << 70), 1001])
+    assert [header(d)[2] for d in s.sent] == [1001]
+
+
+@pytest.mark.parametrize("impl", fanout.implementations(), ids=lambda i: i.name)
+def test_a_switch_hook_that_renegotiates_sends_with_the_new_header_and_numbering(
+        impl: fanout.Implementation) -> None:
+    sent: list[bytes] = []
+    switches: list[object] = []
+
+    def renegotiate(producer: Any, p: ForwardedPacket) -> bool:  # the second source: as Consumer.set_parameters
+        switches.append(producer)
+        if len(switches) == 2:
+            leg.set_header(97, 2, b"")
+            leg.restart(48000)
+        return True
+
+    def send(data: bytes) -> bool:
+        sent.append(data)
+        return True
+
+    leg = impl.leg(90000, 500, 0, send, None, renegotiate)
+    leg.set_header(96, 1, b"")
+    leg.forward(Source(), packet(1, 3000, keyframe=True))
+    leg.forward(Source(), packet(40, 7000, keyframe=True))
+    leg.forward(switches[-1], packet(41, 7960))
+    assert [header(d)[1:] for d in sent] == [(96, 500, 0, 1), (97, 501, 0, 2), (97, 502, 960, 2)]
+    assert (leg.last_seq, leg.last_ts, leg.packets) == (502, 960, 3)
+
+
+REENTRANT_ROUTE = """
+import asyncio
+import pylibsrtp
+from media import fanout
+from media.rtp import ForwardedPacket
+
+
+class Closing(asyncio.DatagramProtocol):
+    pass
+
+
+async def main() -> None:
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(Closing, local_addr=("127.0.0.1", 0))
+    addr = transport.get_extra_info("sockname")
+    policy = pylibsrtp.Policy(key=bytes(30), ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
+    session = pylibsrtp.Session(policy)
+
+    class Meddling:  # a transport whose is_closing() drops the route being checked
+        def is_closing(self) -> bool:
+            leg.drop_route()
+            return False
+
+        def sendto(self, data: bytes, addr: object) -> None:
+            transport.sendto(data, addr)
+
+        def get_write_buffer_size(self) -> int:
+            return 0
+
+    class Owner:
+        state = "ok"
+
+    fd, sockaddr = fanout.socket_target(transport, addr)
+    fn, ctx = fanout.srtp_pointers(session)
+    nominated = {1: "pair"}
+    route = fanout.Route(fn, ctx, session, fd, sockaddr, Meddling(), addr, Owner(), "state", "ok", nominated, 1,
+                         "pair")
+    leg = fanout.NATIVE.leg(90000, 1, 0, lambda data: False, lambda: route, lambda producer, p: True)
+    leg.set_header(96, 1, b"")
+    for seq in range(3):
+        leg.forward(object, ForwardedPacket(seq, 0, 0, b"x" * 10, True, 0.0))
+    transport.close()
+    print(leg.packets + leg.send_failures)
+
+
+asyncio.run(main())
+"""
+
+
+def test_a_native_leg_survives_a_hook_that_drops_its_route_mid_send() -> None:
+    if fanout.NATIVE is None:
+        pytest.skip("media._fanout is not built here (pip install -e . compiles media/_fanout.c with gcc)")
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", REENTRANT_ROUTE], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "3"), done.stderr
