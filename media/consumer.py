@@ -6,6 +6,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from aiortc import clock
 
@@ -13,13 +14,26 @@ from .aiortc_adapter import OutboundParameters, OutboundPort, SenderReport
 from .ids import new_id
 from .producer import Producer
 from .rtp import ForwardedPacket, HeaderWriter, StreamRebaser, one_byte_extensions
+from .workers.wire import RebaseState
 
-__all__ = ["Consumer"]
+__all__ = ["Consumer", "Offload"]
 
 logger = logging.getLogger(__name__)
 
 HISTORY = 1024  # packets kept for NACK answers (~5 s of 720p video)
 RTT_ALPHA = 0.85  # smoothing of the round trip, as aiortc's sender does it
+
+
+class Offload(Protocol):
+    """Where a consumer's packets are written when a media worker sends them (``media.workers``)."""
+
+    def rebind(self, feed: str | None, request_keyframe: Callable[[], None]) -> None: ...
+
+    def set_paused(self, paused: bool) -> None: ...
+
+    def retransmit(self, sequence_numbers: list[int]) -> None: ...
+
+    def sender_report(self) -> SenderReport | None: ...
 
 
 class Consumer:
@@ -59,6 +73,8 @@ class Consumer:
         self._producer: Producer | None = None
         self._request_keyframe: Callable[[], None] = lambda: None
         self._on_close: list[Callable[[Consumer], None]] = []
+        self.remote: Offload | None = None
+        """set while a media worker sends this consumer's packets (``media.workers``)"""
         self._port = port_factory(self)
 
     # --- wiring -------------------------------------------------------------------------
@@ -76,6 +92,8 @@ class Consumer:
         self.feed = feed
         self._request_keyframe = request_keyframe
         self._producer = None
+        if self.remote is not None:
+            self.remote.rebind(feed, request_keyframe)
 
     def on_close(self, callback: Callable[[Consumer], None]) -> None:
         self._on_close.append(callback)
@@ -92,6 +110,8 @@ class Consumer:
             return
         self.paused = paused
         self._producer = None
+        if self.remote is not None:
+            self.remote.set_paused(paused)
         if not paused:
             self._request_keyframe()
 
@@ -99,7 +119,7 @@ class Consumer:
 
     def forward(self, producer: Producer, packet: ForwardedPacket) -> None:
         writer = self._writer
-        if writer is None or self.paused:
+        if writer is None or self.paused or self.remote is not None:
             return
         rebaser = self._rebaser
         if producer is not self._producer:
@@ -138,6 +158,9 @@ class Consumer:
         if writer is None:
             return
         self.nacked += len(sequence_numbers)
+        if self.remote is not None:
+            self.remote.retransmit(sequence_numbers)
+            return
         for seq in sequence_numbers:
             slot = seq % HISTORY
             packet = self._sent_packet[slot]
@@ -164,6 +187,8 @@ class Consumer:
         Audio and video of one publisher share its NTP clock, so keeping its
         mapping (extrapolated by local elapsed time) keeps lip sync.
         """
+        if self.remote is not None:
+            return self.remote.sender_report()
         rebaser = self._rebaser
         producer = self._producer
         if not self.packets or producer is None:
@@ -179,6 +204,35 @@ class Consumer:
             ntp = clock.current_ntp_time()
             rtp = (rebaser.last_ts + int(elapsed * producer.clock_rate)) & 0xFFFFFFFF
         return SenderReport(ntp, rtp, self.packets, self.octets)
+
+    # --- handing the data plane to a media worker and back (media.workers) ------------------
+
+    @property
+    def parameters(self) -> OutboundParameters | None:
+        return self._params
+
+    def stream_state(self) -> RebaseState:
+        """Where the outbound stream stands (a worker continues it from there)."""
+        r = self._rebaser
+        return RebaseState(r.last_seq, r.last_ts, r.last_time, r.started)
+
+    def offload(self, remote: Offload) -> None:
+        """A worker sends from now on; it starts on a keyframe."""
+        self.remote = remote
+        self._producer = None
+        remote.rebind(self.feed, self._request_keyframe)
+        if self.paused:
+            remote.set_paused(True)
+
+    def resume_local(self, state: RebaseState) -> None:
+        """The worker is gone: send in-process again, continuing from ``state``, on a keyframe."""
+        self.remote = None
+        self._producer = None
+        if self._params is not None:
+            self._rebaser = StreamRebaser(self._params.clock_rate, (state.last_seq + 1) & 0xFFFF, state.last_ts)
+            self._rebaser.last_time = state.last_time
+            self._rebaser.started = state.started
+        self._request_keyframe()
 
     async def close(self) -> None:
         if self.closed:
