@@ -4,6 +4,9 @@ against a baseline that relays with aiortc's MediaRelay (decode once, re-encode 
     python bench/relay.py --quick          # N = 1, 10 (baseline 1, 2), 4 s windows, < 1 min
     python bench/relay.py                  # N = 1, 10, 50, 100 (baseline 1, 2, 4), 10 s windows
     python bench/relay.py --py-spy         # also sample the SFU with py-spy at the largest N
+    python bench/relay.py --workers 1,2 --counts 50,100,150,200,250,300
+                                           # capacity: for 1 and 2 media workers, the largest N at
+                                           # which p99 <= 20 ms and loss < 0.1 %, and their ratio
 
 One publisher process WHIP-publishes pre-encoded 720p VP8 (~1.5 Mbit/s) + Opus;
 subscriber processes (50 peers each) WHEP-watch without decoding. The server
@@ -113,7 +116,7 @@ def call_all(workers: list[Worker], command: str, timeout: float, args: list[dic
 
 
 class ServerProcess:
-    def __init__(self, kind: str, port: int, data_dir: str) -> None:
+    def __init__(self, kind: str, port: int, data_dir: str, env: dict[str, str] | None = None) -> None:
         self.kind = kind
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
@@ -126,7 +129,8 @@ class ServerProcess:
                    "--port", str(port)]
         self._log = open(self.log_path, "wb")  # noqa: SIM115
         self.popen = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, start_new_session=True)
+                                      stdin=subprocess.DEVNULL, start_new_session=True,
+                                      env={**os.environ, **(env or {})})
         self.ps = psutil.Process(self.popen.pid)
         self.closed = False
         _cleanup.append(self)
@@ -341,7 +345,7 @@ def run_server(kind: str, counts: list[int], pool: list[Worker], ctx: Any, args:
     viewer: list[str] | None = None
     if kind == "sfu":
         teacher = mint_token(data_dir, "teacher", "alice")
-    server = ServerProcess(kind, port, data_dir)
+    server = ServerProcess(kind, port, data_dir, args.server_env if kind == "sfu" else None)
     publisher = Worker(ctx, relay_peers.publisher_main, name=f"{kind}-publisher")
     results: list[dict] = []
     try:
@@ -371,6 +375,8 @@ def run_server(kind: str, counts: list[int], pool: list[Worker], ctx: Any, args:
                 f"{result['first_frame_max_s']} s")
             if server.popen.poll() is not None:
                 raise RuntimeError(f"{kind} server died:\n{server.log_tail()}")
+            if args.workers and len(results) >= 2 and not any(meets_targets(r) for r in results[-2:]):
+                break  # capacity mode: two failures in a row, larger N will not pass
     except BaseException:
         log(f"{kind} server log tail:\n{server.log_tail(20)}")
         raise
@@ -545,6 +551,69 @@ def table(title: str, rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def meets_targets(row: dict) -> bool:
+    """The capacity criterion: every subscriber got video, p99 <= 20 ms, loss < 0.1 %."""
+    p99, loss = row.get("latency_p99_ms"), row.get("relay_loss")
+    return (p99 is not None and p99 <= TARGETS["latency_p99_ms"] and loss is not None
+            and loss < TARGETS["relay_loss"] and row.get("with_video") == row["n"])
+
+
+def capacity(args: argparse.Namespace, ctx: Any, data_dir: str, started: float) -> dict:
+    """For each media worker count, the SFU rows over ``args.counts`` and the largest N that meets the targets."""
+    out: dict[str, Any] = {}
+    share = (args.budget - 12) / len(args.workers)
+    pool = [Worker(ctx, relay_peers.subscriber_main, i, name=f"subs-{i}")
+            for i in range(max(1, math.ceil(max(args.counts) / args.peers_per_worker)))]
+    for index, workers in enumerate(args.workers):
+        args.server_env = {"CLASSROOM_MEDIA_WORKERS": str(workers)}
+        run_dir = os.path.join(data_dir, f"workers-{workers}")
+        os.makedirs(run_dir)
+        rows, _ = run_server("sfu", args.counts, pool, ctx, args, started + share * (index + 1), run_dir)
+        print(table(f"SFU with CLASSROOM_MEDIA_WORKERS={workers} (load {os.getloadavg()[0]:.2f})", rows))
+        print()
+        passing = [r for r in rows if meets_targets(r)]
+        best = max(passing, key=lambda r: r["n"]) if passing else {}
+        out[str(workers)] = {"max_n": best.get("n"), "latency_p99_ms": best.get("latency_p99_ms"),
+                             "relay_loss": best.get("relay_loss"), "server_cpu_per_s": best.get("server_cpu_per_s"),
+                             "system_cpu_percent": best.get("system_cpu_percent"),
+                             "rows": [{k: r.get(k) for k in ("n", "with_video", "latency_p99_ms", "relay_loss",
+                                                             "server_cpu_per_s", "system_cpu_percent")}
+                                      for r in rows]}
+    return out
+
+
+def capacity_main(args: argparse.Namespace, ctx: Any, started: float) -> int:
+    error: str | None = None
+    result: dict[str, Any] = {}
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="relay-bench-") as data_dir:
+        args.data_dir_root = tempfile.mkdtemp(prefix="relay-bench-out-")
+        try:
+            result = capacity(args, ctx, data_dir, started)
+        except KeyboardInterrupt as exc:
+            error = f"interrupted: {exc}"
+        except Exception as exc:  # noqa: BLE001
+            error = f"{type(exc).__name__}: {exc}"
+            log(error)
+        finally:
+            cleanup()
+    counts = [result.get(str(w), {}).get("max_n") for w in args.workers]
+    ratio = round(counts[-1] / counts[0], 2) if len(counts) >= 2 and counts[0] and counts[-1] else None
+    for w, n in zip(args.workers, counts, strict=True):
+        r = result.get(str(w), {})
+        print(f"workers={w}: largest N with p99 <= {TARGETS['latency_p99_ms']} ms and loss < "
+              f"{TARGETS['relay_loss'] * 100:.1f} %: {n} (p99 {r.get('latency_p99_ms')} ms, loss "
+              f"{_pct(r.get('relay_loss'))}, server {r.get('server_cpu_per_s')} cores, machine "
+              f"{r.get('system_cpu_percent')} %)")
+    print(f"ratio {args.workers[-1]} vs {args.workers[0]} workers: {ratio} (target >= 1.8); "
+          f"load average before/after: {load_before[0]:.2f}/{os.getloadavg()[0]:.2f}")
+    print(json.dumps({"workers": result, "ratio": ratio, "target_ratio": 1.8, "counts": args.counts,
+                      "window_s": args.window, "load_before": round(load_before[0], 2),
+                      "load_after": round(os.getloadavg()[0], 2), "elapsed_s": round(time.monotonic() - started, 1),
+                      "error": error}, separators=(",", ":")))
+    return 1 if error else 0
+
+
 def slope(rows: list[dict]) -> float | None:
     if len(rows) < 2:
         return None
@@ -574,7 +643,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="subscribers receive through aiortc's full per-packet path (for comparison)")
     parser.add_argument("--py-spy", action="store_true", help="py-spy the SFU at the largest N")
     parser.add_argument("--py-spy-seconds", type=int, default=5)
+    parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")],
+                        help="capacity mode: CLASSROOM_MEDIA_WORKERS values to compare (e.g. 1,2); no baseline")
     args = parser.parse_args(argv)
+    args.server_env = None
     if args.counts is None:
         args.counts = [1, 10] if args.quick else [1, 10, 50, 100]
     if args.baseline_counts is None:
@@ -603,6 +675,8 @@ def main(argv: list[str] | None = None) -> int:
     log(f"media: {len(media['video'])} VP8 frames at {media['video_bps'] / 1e6:.2f} Mbit/s, "
         f"{len(media['audio'])} Opus packets")
     ctx = mp.get_context("spawn")
+    if args.workers:
+        return capacity_main(args, ctx, started)
     workers_needed = max(1, math.ceil(max([*args.counts, *args.baseline_counts]) / args.peers_per_worker))
     sfu_rows: list[dict] = []
     base_rows: list[dict] = []

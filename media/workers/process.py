@@ -152,6 +152,7 @@ class Worker:
         stream = self.plane.streams.get(m[1])
         if stream is not None:
             stream.set_paused(bool(m[2]))
+            self._tell(("stats", [stream.snapshot()]))  # the paused counters, without waiting for the tick
 
     def _nack(self, m: tuple[Any, ...], fds: list[int]) -> None:
         stream = self.plane.streams.get(m[1])
