@@ -160,6 +160,11 @@ class ServerProcess:
                 pass
         return total
 
+    def main_cpu_seconds(self) -> float:
+        """The server process alone (its media workers are its children)."""
+        t = self.ps.cpu_times()
+        return t.user + t.system
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             with open(self.log_path, "rb") as f:
@@ -431,11 +436,11 @@ def run_n(kind: str, n: int, pool: list[Worker], publisher: Worker, server: Serv
         pub_cpu0 = _cpu(procs[-1])
         psutil.cpu_percent(None)
         pub0 = publisher.call("stats", timeout=10)
-        cpu0, wall0 = server.cpu_seconds(), time.monotonic()
+        cpu0, main0, wall0 = server.cpu_seconds(), server.main_cpu_seconds(), time.monotonic()
         marks = call_all(workers, "mark", timeout=10)
         time.sleep(args.window)
         ends = call_all(workers, "end", timeout=10)
-        cpu1, wall1 = server.cpu_seconds(), time.monotonic()
+        cpu1, main1, wall1 = server.cpu_seconds(), server.main_cpu_seconds(), time.monotonic()
         pub1 = publisher.call("stats", timeout=10)
         system_cpu = psutil.cpu_percent(None)
         lg1 = sum(_cpu(p) for p in procs)
@@ -451,6 +456,7 @@ def run_n(kind: str, n: int, pool: list[Worker], publisher: Worker, server: Serv
                            (lg1 - lg0) / (wall1 - wall0), system_cpu)
         p99s = [lag["p99"] for lag in loop_lags if lag["p99"] is not None]
         maxs = [lag["max"] for lag in loop_lags if lag["max"] is not None]
+        result["server_main_cpu_per_s"] = round((main1 - main0) / (wall1 - wall0), 4)
         result["loadgen_publisher_cpu_per_s"] = round((pub_cpu1 - pub_cpu0) / (wall1 - wall0), 3)
         result["loadgen_subscribers_cpu_per_s"] = round(result["loadgen_cpu_per_s"]
                                                         - result["loadgen_publisher_cpu_per_s"], 3)
@@ -547,7 +553,8 @@ def table(title: str, rows: list[dict]) -> str:
                      f"{r.get('client_loop_lag_p99_ms')}/{r.get('client_loop_lag_max_ms')} ms, cores publisher/"
                      f"subscribers {r.get('loadgen_publisher_cpu_per_s')}/{r.get('loadgen_subscribers_cpu_per_s')}; "
                      f"join: answer max {r.get('answer_max_s')} s, connected max {r.get('connected_max_s')} s, "
-                     f"PLIs {r.get('join_pli')}")
+                     f"PLIs {r.get('join_pli')}; server main process {r.get('server_main_cpu_per_s')} cores "
+                     f"(the rest: media workers)")
     return "\n".join(lines)
 
 
@@ -576,8 +583,10 @@ def capacity(args: argparse.Namespace, ctx: Any, data_dir: str, started: float) 
         out[str(workers)] = {"max_n": best.get("n"), "latency_p99_ms": best.get("latency_p99_ms"),
                              "relay_loss": best.get("relay_loss"), "server_cpu_per_s": best.get("server_cpu_per_s"),
                              "system_cpu_percent": best.get("system_cpu_percent"),
+                             "server_main_cpu_per_s": best.get("server_main_cpu_per_s"),
                              "rows": [{k: r.get(k) for k in ("n", "with_video", "latency_p99_ms", "relay_loss",
-                                                             "server_cpu_per_s", "system_cpu_percent")}
+                                                             "server_cpu_per_s", "server_main_cpu_per_s",
+                                                             "loadgen_cpu_per_s", "system_cpu_percent")}
                                       for r in rows]}
     return out
 

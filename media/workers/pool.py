@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 PIPE_BUFFER = 4 << 20  # bytes queued towards a worker before the pipe drops (~0.5 s of a few HD feeds)
 CLOSE_DEADLINE_S = 3.0
+LESSON_SPREAD = 16
+"""consumers a lesson's worker may carry above the least-loaded one before the lesson spreads"""
 _PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -158,8 +160,9 @@ class WorkerProcess:
 class WorkerPool:
     """``count`` worker processes, started by ``MediaEngine.start`` and closed by ``MediaEngine.close``."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, spread: int = LESSON_SPREAD) -> None:
         self.count = count
+        self.spread = spread
         self.workers: list[WorkerProcess] = []
         self.lost: list[WorkerProcess] = []
         self._next_id = 0
@@ -201,11 +204,19 @@ class WorkerPool:
         return True
 
     def _least_loaded(self, router_uid: str) -> WorkerProcess | None:
+        """The worker for a new consumer of the lesson ``router_uid``.
+
+        A lesson stays on the workers it already uses while one of them has at most ``spread``
+        consumers more than the least-loaded worker; beyond that it spreads to the least-loaded
+        one (and its feeds are piped there too).
+        """
         alive = [w for w in self.workers if w.alive]
         if not alive:
             return None
-        # fewest consumers first; on a tie, a worker that already has this lesson's pipes
-        return min(alive, key=lambda w: (len(w.remotes), not any(k[0] == router_uid for k in w.pipes), w.index))
+        least = min(alive, key=lambda w: (len(w.remotes), w.index))
+        serving = [w for w in alive if any(k[0] == router_uid for k in w.pipes)
+                   and len(w.remotes) <= len(least.remotes) + self.spread]
+        return min(serving, key=lambda w: (len(w.remotes), w.index)) if serving else least
 
     def bind(self, remote: RemoteConsumer, feed: Feed | None) -> None:
         """Point a remote consumer at ``feed`` (None: idle), piping the feed to its worker if needed."""

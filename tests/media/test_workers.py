@@ -77,6 +77,7 @@ async def decoding_subscriber(lesson: Lesson) -> tuple[Subscriber, Transport]:
 
 async def test_subscribers_served_by_workers_decode_the_lessons_video_and_audio(
         lesson: Lesson, vp8_packets: list[bytes], opus_packets: list[bytes]) -> None:
+    pool_of(lesson).spread = 0  # every consumer to the least-loaded worker: both workers serve the lesson
     await lesson.publish(audio_track(opus_packets), video_track(vp8_packets))
     peers = [await decoding_subscriber(lesson) for _ in range(2)]
     try:
@@ -94,6 +95,19 @@ async def test_subscribers_served_by_workers_decode_the_lessons_video_and_audio(
     finally:
         for subscriber, _ in peers:
             await subscriber.close()
+
+
+async def test_a_small_lesson_stays_in_one_worker_and_its_feeds_are_piped_there_only(
+        lesson: Lesson, vp8_packets: list[bytes], opus_packets: list[bytes]) -> None:
+    await lesson.publish(audio_track(opus_packets), video_track(vp8_packets))
+    peers = [await lesson.subscribe() for _ in range(3)]
+    consumers = [c for _, t in peers for c in t.consumers.values()]
+    await wait_for(lambda: all(c.remote is not None for c in consumers)
+                   and all(s.count("video") >= 20 for s, _ in peers), 20)
+
+    assert len({remote_of(c).worker.index for c in consumers}) == 1
+    for feed in lesson.router.feeds.values():
+        assert len([f for f in feed.consumers if isinstance(f, FeedPipe)]) == 1
 
 
 async def test_a_nack_is_answered_by_the_worker(
