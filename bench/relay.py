@@ -160,10 +160,16 @@ class ServerProcess:
                 pass
         return total
 
-    def main_cpu_seconds(self) -> float:
-        """The server process alone (its media workers are its children)."""
-        t = self.ps.cpu_times()
-        return t.user + t.system
+    def process_cpu_seconds(self) -> dict[int, float]:
+        """pid -> CPU seconds, for the server process and each of its children (its media workers)."""
+        out = {}
+        for proc in [self.ps, *self.ps.children(recursive=True)]:
+            try:
+                t = proc.cpu_times()
+                out[proc.pid] = t.user + t.system
+            except psutil.Error:
+                pass
+        return out
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -380,8 +386,6 @@ def run_server(kind: str, counts: list[int], pool: list[Worker], ctx: Any, args:
                 f"{result['first_frame_max_s']} s")
             if server.popen.poll() is not None:
                 raise RuntimeError(f"{kind} server died:\n{server.log_tail()}")
-            if args.workers and len(results) >= 2 and not any(meets_targets(r) for r in results[-2:]):
-                break  # capacity mode: two failures in a row, larger N will not pass
     except BaseException:
         log(f"{kind} server log tail:\n{server.log_tail(20)}")
         raise
@@ -436,11 +440,11 @@ def run_n(kind: str, n: int, pool: list[Worker], publisher: Worker, server: Serv
         pub_cpu0 = _cpu(procs[-1])
         psutil.cpu_percent(None)
         pub0 = publisher.call("stats", timeout=10)
-        cpu0, main0, wall0 = server.cpu_seconds(), server.main_cpu_seconds(), time.monotonic()
+        cpu0, each0, wall0 = server.cpu_seconds(), server.process_cpu_seconds(), time.monotonic()
         marks = call_all(workers, "mark", timeout=10)
         time.sleep(args.window)
         ends = call_all(workers, "end", timeout=10)
-        cpu1, main1, wall1 = server.cpu_seconds(), server.main_cpu_seconds(), time.monotonic()
+        cpu1, each1, wall1 = server.cpu_seconds(), server.process_cpu_seconds(), time.monotonic()
         pub1 = publisher.call("stats", timeout=10)
         system_cpu = psutil.cpu_percent(None)
         lg1 = sum(_cpu(p) for p in procs)
@@ -456,7 +460,9 @@ def run_n(kind: str, n: int, pool: list[Worker], publisher: Worker, server: Serv
                            (lg1 - lg0) / (wall1 - wall0), system_cpu)
         p99s = [lag["p99"] for lag in loop_lags if lag["p99"] is not None]
         maxs = [lag["max"] for lag in loop_lags if lag["max"] is not None]
-        result["server_main_cpu_per_s"] = round((main1 - main0) / (wall1 - wall0), 4)
+        each = {pid: (each1[pid] - each0.get(pid, 0.0)) / (wall1 - wall0) for pid in each1}
+        result["server_main_cpu_per_s"] = round(each.get(server.popen.pid, 0.0), 4)
+        result["server_busiest_process_cpu_per_s"] = round(max(each.values(), default=0.0), 4)
         result["loadgen_publisher_cpu_per_s"] = round((pub_cpu1 - pub_cpu0) / (wall1 - wall0), 3)
         result["loadgen_subscribers_cpu_per_s"] = round(result["loadgen_cpu_per_s"]
                                                         - result["loadgen_publisher_cpu_per_s"], 3)
@@ -554,7 +560,7 @@ def table(title: str, rows: list[dict]) -> str:
                      f"subscribers {r.get('loadgen_publisher_cpu_per_s')}/{r.get('loadgen_subscribers_cpu_per_s')}; "
                      f"join: answer max {r.get('answer_max_s')} s, connected max {r.get('connected_max_s')} s, "
                      f"PLIs {r.get('join_pli')}; server main process {r.get('server_main_cpu_per_s')} cores "
-                     f"(the rest: media workers)")
+                     f"(the rest: media workers), busiest server process {r.get('server_busiest_process_cpu_per_s')}")
     return "\n".join(lines)
 
 
@@ -580,15 +586,32 @@ def capacity(args: argparse.Namespace, ctx: Any, data_dir: str, started: float) 
         print()
         passing = [r for r in rows if meets_targets(r)]
         best = max(passing, key=lambda r: r["n"]) if passing else {}
+        projected = project_busiest(rows)
         out[str(workers)] = {"max_n": best.get("n"), "latency_p99_ms": best.get("latency_p99_ms"),
                              "relay_loss": best.get("relay_loss"), "server_cpu_per_s": best.get("server_cpu_per_s"),
                              "system_cpu_percent": best.get("system_cpu_percent"),
                              "server_main_cpu_per_s": best.get("server_main_cpu_per_s"),
+                             "projected_n_busiest_at_80pct_core": projected,
                              "rows": [{k: r.get(k) for k in ("n", "with_video", "latency_p99_ms", "relay_loss",
                                                              "server_cpu_per_s", "server_main_cpu_per_s",
+                                                             "server_busiest_process_cpu_per_s",
                                                              "loadgen_cpu_per_s", "system_cpu_percent")}
                                       for r in rows]}
     return out
+
+
+def project_busiest(rows: list[dict], core_share: float = 0.8) -> int | None:
+    """N at which the busiest server process would use ``core_share`` of a core (a straight line through
+    the rows): the capacity if every server process had a core of its own and the load generator ran
+    elsewhere. A projection, printed as one: on this machine the load generator shares the cores."""
+    points = [(r["n"], r["server_busiest_process_cpu_per_s"]) for r in rows
+              if r.get("server_busiest_process_cpu_per_s") is not None]
+    if len(points) < 2:
+        return None
+    mx, my = statistics.fmean(p[0] for p in points), statistics.fmean(p[1] for p in points)
+    den = sum((x - mx) ** 2 for x, _ in points)
+    a = sum((x - mx) * (y - my) for x, y in points) / den if den else 0.0
+    return int((core_share - (my - a * mx)) / a) if a > 0 else None
 
 
 def capacity_main(args: argparse.Namespace, ctx: Any, started: float) -> int:
@@ -613,10 +636,16 @@ def capacity_main(args: argparse.Namespace, ctx: Any, started: float) -> int:
         print(f"workers={w}: largest N with p99 <= {TARGETS['latency_p99_ms']} ms and loss < "
               f"{TARGETS['relay_loss'] * 100:.1f} %: {n} (p99 {r.get('latency_p99_ms')} ms, loss "
               f"{_pct(r.get('relay_loss'))}, server {r.get('server_cpu_per_s')} cores, machine "
-              f"{r.get('system_cpu_percent')} %)")
+              f"{r.get('system_cpu_percent')} %); projection: busiest server process at 80 % of a core "
+              f"at N={r.get('projected_n_busiest_at_80pct_core')}")
+    projected = [result.get(str(w), {}).get("projected_n_busiest_at_80pct_core") for w in args.workers]
+    projected_ratio = (round(projected[-1] / projected[0], 2)
+                       if len(projected) >= 2 and projected[0] and projected[-1] else None)
+    print(f"projected ratio (a core per server process, load generator elsewhere): {projected_ratio}")
     print(f"ratio {args.workers[-1]} vs {args.workers[0]} workers: {ratio} (target >= 1.8); "
           f"load average before/after: {load_before[0]:.2f}/{os.getloadavg()[0]:.2f}")
-    print(json.dumps({"workers": result, "ratio": ratio, "target_ratio": 1.8, "counts": args.counts,
+    print(json.dumps({"workers": result, "ratio": ratio, "projected_ratio": projected_ratio, "target_ratio": 1.8,
+                      "counts": args.counts,
                       "window_s": args.window, "load_before": round(load_before[0], 2),
                       "load_after": round(os.getloadavg()[0], 2), "elapsed_s": round(time.monotonic() - started, 1),
                       "error": error}, separators=(",", ":")))

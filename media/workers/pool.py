@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 PIPE_BUFFER = 4 << 20  # bytes queued towards a worker before the pipe drops (~0.5 s of a few HD feeds)
 CLOSE_DEADLINE_S = 3.0
+SRTP_FRESH_PACKETS = 0x7000
+"""a consumer that sent this many packets may have wrapped its sequence numbers: it stays in-process"""
 LESSON_SPREAD = 16
 """consumers a lesson's worker may carry above the least-loaded one before the lesson spreads"""
 _PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -184,8 +186,8 @@ class WorkerPool:
               router_uid: str) -> bool:
         """Move a negotiated consumer of a connected transport to a worker; False: it stays here."""
         params = consumer.parameters
-        if consumer.closed or params is None:
-            return False
+        if consumer.closed or params is None or consumer.packets >= SRTP_FRESH_PACKETS:
+            return False  # a worker's SRTP session starts at rollover counter 0 (see WORKERS.md, Limits)
         spec = OutboundSpec(params.mime_type, params.clock_rate, params.payload_type, params.ssrc,
                             one_byte_extensions(params.extensions))
         if isinstance(consumer.remote, RemoteConsumer):
