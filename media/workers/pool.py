@@ -35,7 +35,11 @@ __all__ = ["WorkerPool", "WorkerProcess"]
 
 logger = logging.getLogger(__name__)
 
-PIPE_BUFFER = 4 << 20  # bytes queued towards a worker before the pipe drops (~0.5 s of a few HD feeds)
+PIPE_BUFFER = 128 << 10
+"""SO_SNDBUF of the pipe. Linux doubles it and charges ~2.3 KiB per 1.2 KiB packet: ~114 packets
+queue towards a worker before the pipe drops, half a second of one HD feed and its audio. A worker
+further behind is too late to be useful: drop (keyframe requests recover) rather than queue video."""
+CONTROL_BUFFER = 1 << 20
 CLOSE_DEADLINE_S = 3.0
 SRTP_FRESH_PACKETS = 0x7000
 """a consumer that sent this many packets may have wrapped its sequence numbers: it stays in-process"""
@@ -69,7 +73,7 @@ class WorkerProcess:
         pipe, pipe_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
         with contextlib.suppress(OSError):
             pipe.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, PIPE_BUFFER)
-            control.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, PIPE_BUFFER)
+            control.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, CONTROL_BUFFER)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (_PROJECT_ROOT, os.environ.get("PYTHONPATH"))
                                                           if p))
         try:
