@@ -35,10 +35,11 @@ __all__ = ["WorkerPool", "WorkerProcess"]
 
 logger = logging.getLogger(__name__)
 
-PIPE_BUFFER = 128 << 10
-"""SO_SNDBUF of the pipe. Linux doubles it and charges ~2.3 KiB per 1.2 KiB packet: ~114 packets
-queue towards a worker before the pipe drops, half a second of one HD feed and its audio. A worker
-further behind is too late to be useful: drop (keyframe requests recover) rather than queue video."""
+PIPE_BUFFER = 512 << 10
+"""SO_SNDBUF of the pipe. Linux doubles it and charges ~2.3 KiB per 1.2 KiB packet: ~450 packets
+(about two seconds of an HD feed) queue towards a worker before the pipe drops. Enough for a keyframe
+burst that arrives while the worker waits for a core (a pipe drop cannot be NACKed: the worker never
+had the packet); a worker further behind is too late to be useful."""
 CONTROL_BUFFER = 1 << 20
 CLOSE_DEADLINE_S = 3.0
 SRTP_FRESH_PACKETS = 0x7000
