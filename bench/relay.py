@@ -581,7 +581,8 @@ def capacity(args: argparse.Namespace, ctx: Any, data_dir: str, started: float) 
         args.server_env = {"CLASSROOM_MEDIA_WORKERS": str(workers)}
         run_dir = os.path.join(data_dir, f"workers-{workers}")
         os.makedirs(run_dir)
-        rows, _ = run_server("sfu", args.counts, pool, ctx, args, started + share * (index + 1), run_dir)
+        rows, info = run_server("sfu", args.counts, pool, ctx, args, started + share * (index + 1), run_dir)
+        log(f"workers={workers}: server log tail:\n{info.get('server_log_tail')}")
         print(table(f"SFU with CLASSROOM_MEDIA_WORKERS={workers} (load {os.getloadavg()[0]:.2f})", rows))
         print()
         passing = [r for r in rows if meets_targets(r)]

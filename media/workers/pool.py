@@ -99,6 +99,8 @@ class WorkerProcess:
             pipe.send(data)
         except OSError:  # full (the worker is behind) or gone: the packet is lost for this worker only
             self.pipe_drops += 1
+            if self.pipe_drops & (self.pipe_drops - 1) == 0:  # 1, 2, 4, 8...: visible, never a flood
+                logger.warning("media worker pipe full worker=%s drops=%d", self.index, self.pipe_drops)
             return False
         return True
 
