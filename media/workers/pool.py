@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,8 @@ PIPE_BUFFER = 512 << 10
 burst that arrives while the worker waits for a core (a pipe drop cannot be NACKed: the worker never
 had the packet); a worker further behind is too late to be useful."""
 CONTROL_BUFFER = 1 << 20
+BACKLOG_NACKS = 1000
+"""commands waiting for a slow worker beyond which NACKs are dropped (structural commands never are)"""
 CLOSE_DEADLINE_S = 3.0
 SRTP_FRESH_PACKETS = 0x7000
 """a consumer that sent this many packets may have wrapped its sequence numbers: it stays in-process"""
@@ -64,6 +67,8 @@ class WorkerProcess:
         self._proc: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
         self._pipe: socket.socket | None = None
+        self._backlog: deque[tuple[bytes, list[int]]] = deque()
+        self._waiting = False
 
     @property
     def pid(self) -> int | None:
@@ -105,13 +110,43 @@ class WorkerProcess:
         return True
 
     def command(self, message: tuple[Any, ...], fds: tuple[int, ...] = ()) -> None:
-        control = self._control
-        if control is None:
+        """Send a command in order; what the channel cannot take now waits in ``_backlog`` (never lost).
+
+        File descriptors are duplicated at once: the caller may close its own before the command leaves.
+        """
+        if self._control is None:
             return
-        try:
-            socket.send_fds(control, [encode(message)], list(fds))
-        except OSError as exc:
-            logger.warning("media worker command lost worker=%s command=%s error=%r", self.index, message[0], exc)
+        if len(self._backlog) >= BACKLOG_NACKS and message[0] == "nack":
+            return  # a worker this far behind gains nothing from retransmitting: the subscriber asks again
+        self._backlog.append((encode(message), [os.dup(fd) for fd in fds]))
+        if len(self._backlog) == 1:
+            self._flush()
+
+    def _flush(self) -> None:
+        control, backlog = self._control, self._backlog
+        while control is not None and backlog:
+            data, fds = backlog[0]
+            try:
+                socket.send_fds(control, [data], fds)
+            except BlockingIOError:
+                if not self._waiting:
+                    asyncio.get_running_loop().add_writer(control.fileno(), self._writable)
+                    self._waiting = True
+                return
+            except OSError as exc:  # the worker is gone: its reader will notice and hand its consumers back
+                logger.warning("media worker command lost worker=%s error=%r", self.index, exc)
+            backlog.popleft()
+            for fd in fds:
+                os.close(fd)
+
+    def _writable(self) -> None:
+        self._stop_waiting()
+        self._flush()
+
+    def _stop_waiting(self) -> None:
+        if self._waiting and self._control is not None:
+            asyncio.get_running_loop().remove_writer(self._control.fileno())
+        self._waiting = False
 
     def _readable(self) -> None:
         control = self._control
@@ -139,6 +174,11 @@ class WorkerProcess:
             self._on_exit(self)
 
     def _release(self) -> None:
+        self._stop_waiting()
+        for _, fds in self._backlog:
+            for fd in fds:
+                os.close(fd)
+        self._backlog.clear()
         if self._control is not None:
             with contextlib.suppress(Exception):
                 asyncio.get_running_loop().remove_reader(self._control.fileno())
@@ -152,6 +192,9 @@ class WorkerProcess:
         """Ask the process to exit, then make sure it did (killed after a deadline); always reaped."""
         if self._control is not None:
             self.command(("exit",))
+            deadline = time.monotonic() + CLOSE_DEADLINE_S
+            while self._backlog and self._control is not None and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)  # the writer callback flushes what is left, "exit" last
         self.alive = False
         self._release()
         proc = self._proc

@@ -192,6 +192,30 @@ async def test_a_killed_worker_hands_its_subscribers_back_to_the_main_process(
     await wait_for(lambda: not psutil.pid_exists(pid), 10)  # reaped: not even a zombie is left
 
 
+async def test_commands_to_a_worker_that_cannot_keep_up_wait_in_order_and_are_not_lost(
+        lesson: Lesson, vp8_packets: list[bytes], opus_packets: list[bytes]) -> None:
+    await lesson.publish(audio_track(opus_packets), video_track(vp8_packets))
+    subscriber, transport = await lesson.subscribe()
+    consumer = consumer_of(transport, "video")
+    await wait_for(lambda: consumer.remote is not None and subscriber.count("video") >= 20, 20)
+    worker = remote_of(consumer).worker
+    assert worker.pid is not None
+
+    os.kill(worker.pid, signal.SIGSTOP)  # the worker gets no core for a while
+    try:
+        for _ in range(5000):  # far more than the control channel's buffer holds
+            consumer.set_paused(True)
+            consumer.set_paused(False)
+        assert worker._backlog  # the channel is full: commands wait
+    finally:
+        os.kill(worker.pid, signal.SIGCONT)
+
+    await wait_for(lambda: not worker._backlog, 20)
+    count = subscriber.count("video")
+    await wait_for(lambda: subscriber.count("video") >= count + 30, 20)  # the last command (resume) arrived
+    assert consumer.remote is not None and worker.alive
+
+
 async def test_closing_the_engine_leaves_no_worker_process(
         vp8_packets: list[bytes], opus_packets: list[bytes]) -> None:
     engine = MediaEngine(MediaConfig(workers=2))
