@@ -47,8 +47,8 @@ class MediaEngine:
         router = self.routers.get(lesson_id)
         if router is None or router.closed:
             configuration = RTCConfiguration(iceServers=list(self._config.ice_servers))
-            router = self.routers[lesson_id] = Router(lesson_id, configuration, self._config.connect_timeout_s,
-                                                              self.workers)
+            router = Router(lesson_id, configuration, self._config.connect_timeout_s, self.workers)
+            self.routers[lesson_id] = router
         return router
 
     def existing(self, lesson_id: str) -> Router | None:
