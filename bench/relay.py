@@ -572,33 +572,43 @@ def meets_targets(row: dict) -> bool:
 
 
 def capacity(args: argparse.Namespace, ctx: Any, data_dir: str, started: float) -> dict:
-    """For each media worker count, the SFU rows over ``args.counts`` and the largest N that meets the targets."""
-    out: dict[str, Any] = {}
-    share = (args.budget - 12) / len(args.workers)
+    """For each media worker count, the SFU rows over ``args.counts`` and the largest N that meets the targets.
+
+    The worker counts are interleaved at each N (a fresh server per run) so that both see the same
+    machine load as nearly as possible: on a shared machine the load moves by the minute.
+    """
+    rows: dict[int, list[dict]] = {w: [] for w in args.workers}
     pool = [Worker(ctx, relay_peers.subscriber_main, i, name=f"subs-{i}")
             for i in range(max(1, math.ceil(max(args.counts) / args.peers_per_worker)))]
-    for index, workers in enumerate(args.workers):
+    for n, workers in [(n, w) for n in args.counts for w in args.workers]:
         args.server_env = {"CLASSROOM_MEDIA_WORKERS": str(workers)}
-        run_dir = os.path.join(data_dir, f"workers-{workers}")
+        run_dir = os.path.join(data_dir, f"n{n}-workers-{workers}")
         os.makedirs(run_dir)
-        rows, info = run_server("sfu", args.counts, pool, ctx, args, started + share * (index + 1), run_dir)
-        log(f"workers={workers}: server log tail:\n{info.get('server_log_tail')}")
-        print(table(f"SFU with CLASSROOM_MEDIA_WORKERS={workers} (load {os.getloadavg()[0]:.2f})", rows))
+        load = os.getloadavg()[0]
+        done, info = run_server("sfu", [n], pool, ctx, args, started + args.budget - 12, run_dir)
+        for row in done:
+            row["load_before"] = round(load, 2)
+        rows[workers].extend(done)
+        if "pipe full" in (info.get("server_log_tail") or ""):
+            log(f"N={n} workers={workers}: server log tail:\n{info.get('server_log_tail')}")
+    for workers, done in rows.items():
+        print(table(f"SFU with CLASSROOM_MEDIA_WORKERS={workers} (load average before each run: "
+                    f"{[r['load_before'] for r in done]})", done))
         print()
-        passing = [r for r in rows if meets_targets(r)]
-        best = max(passing, key=lambda r: r["n"]) if passing else {}
-        projected = project_busiest(rows)
-        out[str(workers)] = {"max_n": best.get("n"), "latency_p99_ms": best.get("latency_p99_ms"),
-                             "relay_loss": best.get("relay_loss"), "server_cpu_per_s": best.get("server_cpu_per_s"),
-                             "system_cpu_percent": best.get("system_cpu_percent"),
-                             "server_main_cpu_per_s": best.get("server_main_cpu_per_s"),
-                             "projected_n_busiest_at_80pct_core": projected,
-                             "rows": [{k: r.get(k) for k in ("n", "with_video", "latency_p99_ms", "relay_loss",
-                                                             "server_cpu_per_s", "server_main_cpu_per_s",
-                                                             "server_busiest_process_cpu_per_s",
-                                                             "loadgen_cpu_per_s", "system_cpu_percent")}
-                                      for r in rows]}
-    return out
+    return {str(w): capacity_summary(done) for w, done in rows.items()}
+
+
+def capacity_summary(rows: list[dict]) -> dict:
+    passing = [r for r in rows if meets_targets(r)]
+    best = max(passing, key=lambda r: r["n"]) if passing else {}
+    keys = ("n", "with_video", "latency_p99_ms", "relay_loss", "server_cpu_per_s", "server_main_cpu_per_s",
+            "server_busiest_process_cpu_per_s", "loadgen_cpu_per_s", "system_cpu_percent", "load_before")
+    return {"max_n": best.get("n"), "latency_p99_ms": best.get("latency_p99_ms"),
+            "relay_loss": best.get("relay_loss"), "server_cpu_per_s": best.get("server_cpu_per_s"),
+            "system_cpu_percent": best.get("system_cpu_percent"),
+            "server_main_cpu_per_s": best.get("server_main_cpu_per_s"),
+            "projected_n_busiest_at_80pct_core": project_busiest(rows),
+            "rows": [{k: r.get(k) for k in keys} for r in rows]}
 
 
 def project_busiest(rows: list[dict], core_share: float = 0.8) -> int | None:
