@@ -10,6 +10,7 @@ PASS (``%3A``, ``%40``, ``%2C``). STUN URLs carry no credentials.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -118,6 +119,7 @@ _TTL = _int_in(60, 30 * 24 * 3600)
 _SESSIONS_PER_PRINCIPAL = _int_in(1, 1000)
 _SESSIONS_PER_LESSON = _int_in(1, 100_000)
 _ICE_TIMEOUT = _int_in(1, 300)
+_MEDIA_WORKERS = _int_in(0, 64)
 
 # field name -> (environment variable, parser)
 ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -137,6 +139,7 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "max_sessions_per_principal": ("CLASSROOM_MAX_SESSIONS_PER_PRINCIPAL", _SESSIONS_PER_PRINCIPAL),
     "max_sessions_per_lesson": ("CLASSROOM_MAX_SESSIONS_PER_LESSON", _SESSIONS_PER_LESSON),
     "ice_connect_timeout_s": ("CLASSROOM_ICE_CONNECT_TIMEOUT_S", _ICE_TIMEOUT),
+    "media_workers": ("CLASSROOM_MEDIA_WORKERS", _MEDIA_WORKERS),
     "ledger_key_file": ("CLASSROOM_LEDGER_KEY_FILE", lambda text: Path(_non_empty(text))),
     "ledger_trusted_file": ("CLASSROOM_LEDGER_TRUSTED_FILE", lambda text: Path(_non_empty(text))),
 }
@@ -174,6 +177,8 @@ class Settings:
     """WHIP/WHEP sessions one lesson may hold at once."""
     ice_connect_timeout_s: int = 10
     """A peer connection that has not connected this long after its SDP exchange is closed."""
+    media_workers: int = dataclasses.field(default_factory=lambda: min(64, os.cpu_count() or 1))
+    """Processes that send subscribers' media (media/workers/WORKERS.md); 0 or 1: the server process does."""
     ledger_key_file: Path | None = None
     """The ledger's Ed25519 signing key (PKCS#8 PEM); unset: ``DATA_DIR/ledger-signing.key``. Keep it
     where whoever can edit the database cannot read it (another volume, a secrets mount)."""
@@ -196,6 +201,7 @@ class Settings:
             "max_sessions_per_principal": lambda v: _SESSIONS_PER_PRINCIPAL(str(v)),
             "max_sessions_per_lesson": lambda v: _SESSIONS_PER_LESSON(str(v)),
             "ice_connect_timeout_s": lambda v: _ICE_TIMEOUT(str(v)),
+            "media_workers": lambda v: _MEDIA_WORKERS(str(v)),
         }
         for name, check in checks.items():
             _parse(name, check, getattr(self, name))
