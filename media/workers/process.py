@@ -19,6 +19,7 @@ from typing import Any
 
 import pylibsrtp
 
+from .. import fanout
 from .plane import DataPlane, OutboundStream
 from .wire import CONTROL_MAX, OutboundSpec, RebaseState, decode, encode
 
@@ -31,19 +32,69 @@ STATS_PER_MESSAGE = 400  # snapshots per control message (each well under 100 by
 PIPE_BATCH = 256  # datagrams read per wake-up before control gets a turn
 
 
-def _sender(sock: socket.socket, key: bytes, profile: int, addr: tuple[str, int]) -> Callable[[bytes], bool]:
-    policy = pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND, srtp_profile=profile)
-    policy.allow_repeat_tx = True  # NACK answers protect a sequence number again, as aiortc allows
-    protect = pylibsrtp.Session(policy).protect
-    sendto = sock.sendto
+class SocketPort:
+    """The subscriber's UDP socket (a dup of the ICE pair's) as a fan-out route sees a transport:
+    the C leg writes to its fd, and hands it what the socket would not take at once (dropped here:
+    a worker does not queue behind a full socket; the subscriber NACKs or asks for a keyframe)."""
 
-    def send(data: bytes) -> bool:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.closed = False
+        self.drops = 0
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self.sock if name == "socket" else default
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def sendto(self, data: bytes, addr: tuple[str, int]) -> None:
         try:
-            sendto(protect(data), addr)
+            self.sock.sendto(data, addr)
+        except OSError:
+            self.drops += 1
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        self.closed = True
+        self.sock.close()
+
+
+class Outbound:
+    """One consumer's SRTP session and socket: ``send`` for a Python leg, ``route`` for a C leg."""
+
+    def __init__(self, sock: socket.socket, key: bytes, profile: int, addr: tuple[str, int]) -> None:
+        policy = pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND, srtp_profile=profile)
+        policy.allow_repeat_tx = True  # NACK answers protect a sequence number again, as aiortc allows
+        self.session = pylibsrtp.Session(policy)
+        self.port = SocketPort(sock)
+        self.addr = addr
+        self._protect = self.session.protect
+        self._guard = {"session": self.session}
+
+    def send(self, data: bytes) -> bool:
+        try:
+            self.port.sock.sendto(self._protect(data), self.addr)
         except (OSError, pylibsrtp.Error):
             return False
         return True
-    return send
+
+    def route(self) -> fanout.Route | None:
+        port = self.port
+        if port.closed:
+            return None
+        fn, ctx = fanout.srtp_pointers(self.session)
+        fd, sockaddr = fanout.socket_target(port, self.addr)
+        return fanout.Route(fn, ctx, self.session, fd, sockaddr, port, self.addr, port, "closed", False,
+                            self._guard, "session", self.session)
+
+    def dropped(self) -> int:
+        return self.port.drops
+
+    def close(self) -> None:
+        self.port.close()
 
 
 class Worker:
@@ -51,7 +102,7 @@ class Worker:
         self.control = control
         self.pipe = pipe
         self.plane = DataPlane()
-        self.sockets: dict[int, socket.socket] = {}
+        self.outbound: dict[int, Outbound] = {}
         self.running = True
         self._next_stats = time.monotonic() + STATS_INTERVAL
         self._commands: dict[str, Callable[[tuple[Any, ...], list[int]], None]] = {
@@ -72,8 +123,8 @@ class Worker:
                 self._next_stats = time.monotonic() + STATS_INTERVAL
                 self._tell_stats()
         selector.close()
-        for sock in self.sockets.values():
-            sock.close()
+        for out in self.outbound.values():
+            out.close()
 
     def _read_pipe(self) -> None:
         recv, receive = self.pipe.recv, self.plane.receive
@@ -131,19 +182,18 @@ class Worker:
                 socket.close(fd)
             raise ValueError("add needs exactly one socket")
         self._forget_socket(cid)
-        sock = self.sockets[cid] = socket.socket(fileno=fds[0])
+        sock = socket.socket(fileno=fds[0])
         sock.setblocking(False)
-        send = _sender(sock, bytes(key), int(profile), (str(addr[0]), int(addr[1])))
-        stream = OutboundStream(cid, OutboundSpec.from_wire(spec), RebaseState.from_wire(start), send,
-                                self.plane.wanted)
+        out = self.outbound[cid] = Outbound(sock, bytes(key), int(profile), (str(addr[0]), int(addr[1])))
+        stream = OutboundStream(cid, OutboundSpec.from_wire(spec), RebaseState.from_wire(start), out.send,
+                                self.plane.wanted, out.route, out.dropped)
         self.plane.add(stream)
 
     def _spec(self, m: tuple[Any, ...], fds: list[int]) -> None:
         _, cid, spec = m
         stream = self.plane.streams.get(cid)
         if stream is not None:
-            r = stream.rebaser
-            stream.set_spec(OutboundSpec.from_wire(spec), RebaseState(r.last_seq, r.last_ts, r.last_time, r.started))
+            stream.set_spec(OutboundSpec.from_wire(spec), stream.state())
 
     def _bind(self, m: tuple[Any, ...], fds: list[int]) -> None:
         self.plane.bind(m[1], None if m[2] < 0 else m[2])
@@ -170,9 +220,9 @@ class Worker:
         self.running = False
 
     def _forget_socket(self, cid: int) -> None:
-        sock = self.sockets.pop(cid, None)
-        if sock is not None:
-            sock.close()
+        out = self.outbound.pop(cid, None)
+        if out is not None:
+            out.close()
 
 
 def main(argv: list[str]) -> int:

@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import marshal
+import socket
 import struct
+from collections.abc import Iterator
 
+import pylibsrtp
+import pytest
+
+from media import fanout
+from media.rtp import ForwardedPacket
 from media.workers.plane import DataPlane, OutboundStream
+from media.workers.process import Outbound
 from media.workers.wire import OutboundSpec, RebaseState, decode, encode, pack_packet, pack_source
 
 VP8_KEY = b"\x10\x00\x00\x9d\x01\x2a" + b"k" * 20
 VP8_DELTA = b"\x10\x01\x00" + b"d" * 20
+
+
+@pytest.fixture(autouse=True, params=fanout.implementations(), ids=lambda i: i.name)
+def impl(request: pytest.FixtureRequest) -> Iterator[fanout.Implementation]:
+    """Every test runs with each fan-out built here: the worker's streams are its legs."""
+    before = fanout.implementation()
+    fanout.use(request.param)
+    yield request.param
+    fanout.use(before)
 
 
 def plane_with(count: int) -> tuple[DataPlane, list[list[bytes]]]:
@@ -104,3 +121,40 @@ def test_control_messages_round_trip_and_garbage_is_refused() -> None:
         except ValueError:
             continue
         raise AssertionError(f"accepted {bad!r}")
+
+
+def test_a_stream_sends_srtp_its_subscriber_reads_on_the_workers_socket(impl: fanout.Implementation) -> None:
+    """The worker's Outbound: its session and (dup'ed) socket, as a send callable or a C leg's route."""
+    key = bytes(range(30))
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    peer.settimeout(5)
+    sock.setblocking(False)
+    out = Outbound(sock, key, pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80, peer.getsockname())
+    rx = pylibsrtp.Session(pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND))
+    try:
+        plane = DataPlane()
+        spec = OutboundSpec("video/vp8", 90000, 96, 4242, b"")
+        stream = OutboundStream(1, spec, RebaseState(99, 5000, None, False), out.send, plane.wanted, out.route,
+                                out.dropped)
+        plane.add(stream)
+        plane.bind(1, 7)
+        plane.receive(pack_source(7, 1, 90000, "video/vp8"))
+        plane.receive(pack_packet(7, 500, 90000, 1, True, 1.0, VP8_KEY))
+        plane.receive(pack_packet(7, 501, 93000, 0, False, 1.1, VP8_DELTA))
+
+        got = [rx.unprotect(peer.recv(2048)) for _ in range(2)]
+        assert [header(d) for d in got] == [(96 | 0x80, 100, 5000, 4242), (96, 101, 8000, 4242)]
+        assert got[0].endswith(VP8_KEY) and got[1].endswith(VP8_DELTA)
+        assert stream.leg.direct_sends == (2 if impl.name == "native" else 0)  # C: sendto on the fd
+
+        plane.remove(1)
+        out.close()  # what the worker does on "remove": nothing is written to the closed socket after
+        stream.leg.set_header(96, 4242, b"")
+        stream.leg.forward(plane.pipes[7].source, ForwardedPacket(502, 96000, 0, VP8_KEY, True, 1.2))
+        assert stream.packets == 2 and stream.send_failures == 1
+    finally:
+        peer.close()
+        if not out.port.closed:
+            out.close()
