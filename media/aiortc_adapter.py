@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -426,8 +427,8 @@ def send_route(sender: RTCRtpSender) -> SendRoute | None:
     sock = pair.protocol.transport.get_extra_info("socket")
     selected = dtls._ssl.get_selected_srtp_profile()
     profile = next((p for p in dtls._srtp_profiles if p.openssl_profile == selected), None)
-    if sock is None or profile is None:
-        return None
+    if sock is None or sock.type != socket.SOCK_DGRAM or profile is None:
+        return None  # a TURN relay (aioice's TurnTransport has no socket) or a TCP pair stays in-process
     view = dtls._ssl.export_keying_material(b"EXTRACTOR-dtls_srtp", 2 * (profile.key_length + profile.salt_length))
     key = profile.get_key_and_salt(view, 1 if dtls._role == "server" else 0)
     return SendRoute(bytes(key), profile.libsrtp_profile, sock.fileno(),

@@ -136,7 +136,7 @@ async def test_pause_stops_the_worker_and_resume_restarts_on_a_keyframe(
 
     consumer.set_paused(True)
     audio = subscriber.count("audio")
-    await wait_for(lambda: subscriber.count("audio") >= audio + 15, 10)  # video already on the way lands
+    await wait_for(lambda: subscriber.count("audio") >= audio + 50, 10)  # video already on the way lands
     paused_at, audio = subscriber.count("video"), subscriber.count("audio")
     await wait_for(lambda: subscriber.count("audio") >= audio + 35, 10)  # ~0.7 s of audio: the observation window
     assert subscriber.count("video") == paused_at
