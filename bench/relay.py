@@ -4,6 +4,9 @@ against a baseline that relays with aiortc's MediaRelay (decode once, re-encode 
     python bench/relay.py --quick          # N = 1, 10 (baseline 1, 2), 4 s windows, < 1 min
     python bench/relay.py                  # N = 1, 10, 50, 100 (baseline 1, 2, 4), 10 s windows
     python bench/relay.py --py-spy         # also sample the SFU with py-spy at the largest N
+    python bench/relay.py --workers 1,2 --counts 50,100,150,200,250,300
+                                           # capacity: for 1 and 2 media workers, the largest N at
+                                           # which p99 <= 20 ms and loss < 0.1 %, and their ratio
 
 One publisher process WHIP-publishes pre-encoded 720p VP8 (~1.5 Mbit/s) + Opus;
 subscriber processes (50 peers each) WHEP-watch without decoding. The server
@@ -113,7 +116,7 @@ def call_all(workers: list[Worker], command: str, timeout: float, args: list[dic
 
 
 class ServerProcess:
-    def __init__(self, kind: str, port: int, data_dir: str) -> None:
+    def __init__(self, kind: str, port: int, data_dir: str, env: dict[str, str] | None = None) -> None:
         self.kind = kind
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
@@ -126,7 +129,8 @@ class ServerProcess:
                    "--port", str(port)]
         self._log = open(self.log_path, "wb")  # noqa: SIM115
         self.popen = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, start_new_session=True)
+                                      stdin=subprocess.DEVNULL, start_new_session=True,
+                                      env={**os.environ, **(env or {})})
         self.ps = psutil.Process(self.popen.pid)
         self.closed = False
         _cleanup.append(self)
@@ -155,6 +159,17 @@ class ServerProcess:
             except psutil.Error:
                 pass
         return total
+
+    def process_cpu_seconds(self) -> dict[int, float]:
+        """pid -> CPU seconds, for the server process and each of its children (its media workers)."""
+        out = {}
+        for proc in [self.ps, *self.ps.children(recursive=True)]:
+            try:
+                t = proc.cpu_times()
+                out[proc.pid] = t.user + t.system
+            except psutil.Error:
+                pass
+        return out
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -341,7 +356,7 @@ def run_server(kind: str, counts: list[int], pool: list[Worker], ctx: Any, args:
     viewer: list[str] | None = None
     if kind == "sfu":
         teacher = mint_token(data_dir, "teacher", "alice")
-    server = ServerProcess(kind, port, data_dir)
+    server = ServerProcess(kind, port, data_dir, args.server_env if kind == "sfu" else None)
     publisher = Worker(ctx, relay_peers.publisher_main, name=f"{kind}-publisher")
     results: list[dict] = []
     try:
@@ -425,11 +440,11 @@ def run_n(kind: str, n: int, pool: list[Worker], publisher: Worker, server: Serv
         pub_cpu0 = _cpu(procs[-1])
         psutil.cpu_percent(None)
         pub0 = publisher.call("stats", timeout=10)
-        cpu0, wall0 = server.cpu_seconds(), time.monotonic()
+        cpu0, each0, wall0 = server.cpu_seconds(), server.process_cpu_seconds(), time.monotonic()
         marks = call_all(workers, "mark", timeout=10)
         time.sleep(args.window)
         ends = call_all(workers, "end", timeout=10)
-        cpu1, wall1 = server.cpu_seconds(), time.monotonic()
+        cpu1, each1, wall1 = server.cpu_seconds(), server.process_cpu_seconds(), time.monotonic()
         pub1 = publisher.call("stats", timeout=10)
         system_cpu = psutil.cpu_percent(None)
         lg1 = sum(_cpu(p) for p in procs)
@@ -445,6 +460,9 @@ def run_n(kind: str, n: int, pool: list[Worker], publisher: Worker, server: Serv
                            (lg1 - lg0) / (wall1 - wall0), system_cpu)
         p99s = [lag["p99"] for lag in loop_lags if lag["p99"] is not None]
         maxs = [lag["max"] for lag in loop_lags if lag["max"] is not None]
+        each = {pid: (each1[pid] - each0.get(pid, 0.0)) / (wall1 - wall0) for pid in each1}
+        result["server_main_cpu_per_s"] = round(each.get(server.popen.pid, 0.0), 4)
+        result["server_busiest_process_cpu_per_s"] = round(max(each.values(), default=0.0), 4)
         result["loadgen_publisher_cpu_per_s"] = round((pub_cpu1 - pub_cpu0) / (wall1 - wall0), 3)
         result["loadgen_subscribers_cpu_per_s"] = round(result["loadgen_cpu_per_s"]
                                                         - result["loadgen_publisher_cpu_per_s"], 3)
@@ -541,8 +559,117 @@ def table(title: str, rows: list[dict]) -> str:
                      f"{r.get('client_loop_lag_p99_ms')}/{r.get('client_loop_lag_max_ms')} ms, cores publisher/"
                      f"subscribers {r.get('loadgen_publisher_cpu_per_s')}/{r.get('loadgen_subscribers_cpu_per_s')}; "
                      f"join: answer max {r.get('answer_max_s')} s, connected max {r.get('connected_max_s')} s, "
-                     f"PLIs {r.get('join_pli')}")
+                     f"PLIs {r.get('join_pli')}; server main process {r.get('server_main_cpu_per_s')} cores "
+                     f"(the rest: media workers), busiest server process {r.get('server_busiest_process_cpu_per_s')}")
     return "\n".join(lines)
+
+
+def meets_targets(row: dict) -> bool:
+    """The capacity criterion: every subscriber got video, p99 <= 20 ms, loss < 0.1 %."""
+    p99, loss = row.get("latency_p99_ms"), row.get("relay_loss")
+    return (p99 is not None and p99 <= TARGETS["latency_p99_ms"] and loss is not None
+            and loss < TARGETS["relay_loss"] and row.get("with_video") == row["n"])
+
+
+def capacity(args: argparse.Namespace, ctx: Any, data_dir: str, started: float) -> dict:
+    """For each media worker count, the SFU rows over ``args.counts`` and the largest N that meets the targets.
+
+    The worker counts are interleaved at each N (a fresh server per run) so that both see the same
+    machine load as nearly as possible: on a shared machine the load moves by the minute.
+    """
+    rows: dict[int, list[dict]] = {w: [] for w in args.workers}
+    pool = [Worker(ctx, relay_peers.subscriber_main, i, name=f"subs-{i}")
+            for i in range(max(1, math.ceil(max(args.counts) / args.peers_per_worker)))]
+    for n, workers in [(n, w) for n in args.counts for w in args.workers]:
+        args.server_env = {"CLASSROOM_MEDIA_WORKERS": str(workers)}
+        run_dir = os.path.join(data_dir, f"n{n}-workers-{workers}")
+        os.makedirs(run_dir)
+        load = os.getloadavg()[0]
+        done, info = run_server("sfu", [n], pool, ctx, args, started + args.budget - 12, run_dir)
+        for row in done:
+            row["load_before"] = round(load, 2)
+        rows[workers].extend(done)
+        if "pipe full" in (info.get("server_log_tail") or ""):
+            log(f"N={n} workers={workers}: server log tail:\n{info.get('server_log_tail')}")
+    for workers, done in rows.items():
+        print(table(f"SFU with CLASSROOM_MEDIA_WORKERS={workers} (load average before each run: "
+                    f"{[r['load_before'] for r in done]})", done))
+        print()
+    return {str(w): capacity_summary(done) for w, done in rows.items()}
+
+
+def capacity_summary(rows: list[dict]) -> dict:
+    passing = [r for r in rows if meets_targets(r)]
+    best = max(passing, key=lambda r: r["n"]) if passing else {}
+    keys = ("n", "with_video", "latency_p99_ms", "relay_loss", "server_cpu_per_s", "server_main_cpu_per_s",
+            "server_busiest_process_cpu_per_s", "loadgen_cpu_per_s", "system_cpu_percent", "load_before")
+    contiguous = None
+    for row in sorted(rows, key=lambda r: r["n"]):
+        if not meets_targets(row):
+            break
+        contiguous = row["n"]
+    return {"max_n": best.get("n"), "max_n_contiguous": contiguous, "latency_p99_ms": best.get("latency_p99_ms"),
+            "relay_loss": best.get("relay_loss"), "server_cpu_per_s": best.get("server_cpu_per_s"),
+            "system_cpu_percent": best.get("system_cpu_percent"),
+            "server_main_cpu_per_s": best.get("server_main_cpu_per_s"),
+            "projected_n_busiest_at_80pct_core": project_busiest(rows),
+            "rows": [{k: r.get(k) for k in keys} for r in rows]}
+
+
+def project_busiest(rows: list[dict], core_share: float = 0.8) -> int | None:
+    """N at which the busiest server process would use ``core_share`` of a core (a straight line through
+    the rows): the capacity if every server process had a core of its own and the load generator ran
+    elsewhere. A projection, printed as one: on this machine the load generator shares the cores."""
+    points = [(r["n"], r["server_busiest_process_cpu_per_s"]) for r in rows
+              if r.get("server_busiest_process_cpu_per_s") is not None]
+    if len(points) < 2:
+        return None
+    mx, my = statistics.fmean(p[0] for p in points), statistics.fmean(p[1] for p in points)
+    den = sum((x - mx) ** 2 for x, _ in points)
+    a = sum((x - mx) * (y - my) for x, y in points) / den if den else 0.0
+    return int((core_share - (my - a * mx)) / a) if a > 0 else None
+
+
+def capacity_main(args: argparse.Namespace, ctx: Any, started: float) -> int:
+    error: str | None = None
+    result: dict[str, Any] = {}
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="relay-bench-") as data_dir:
+        args.data_dir_root = tempfile.mkdtemp(prefix="relay-bench-out-")
+        try:
+            result = capacity(args, ctx, data_dir, started)
+        except KeyboardInterrupt as exc:
+            error = f"interrupted: {exc}"
+        except Exception as exc:  # noqa: BLE001
+            error = f"{type(exc).__name__}: {exc}"
+            log(error)
+        finally:
+            cleanup()
+    counts = [result.get(str(w), {}).get("max_n") for w in args.workers]
+    ratio = round(counts[-1] / counts[0], 2) if len(counts) >= 2 and counts[0] and counts[-1] else None
+    firsts = [result.get(str(w), {}).get("max_n_contiguous") for w in args.workers]
+    ratio_contiguous = round(firsts[-1] / firsts[0], 2) if len(firsts) >= 2 and firsts[0] and firsts[-1] else None
+    for w, n in zip(args.workers, counts, strict=True):
+        r = result.get(str(w), {})
+        print(f"workers={w}: largest N with p99 <= {TARGETS['latency_p99_ms']} ms and loss < "
+              f"{TARGETS['relay_loss'] * 100:.1f} %: {n} (p99 {r.get('latency_p99_ms')} ms, loss "
+              f"{_pct(r.get('relay_loss'))}, server {r.get('server_cpu_per_s')} cores, machine "
+              f"{r.get('system_cpu_percent')} %); projection: busiest server process at 80 % of a core "
+              f"at N={r.get('projected_n_busiest_at_80pct_core')}")
+    projected = [result.get(str(w), {}).get("projected_n_busiest_at_80pct_core") for w in args.workers]
+    projected_ratio = (round(projected[-1] / projected[0], 2)
+                       if len(projected) >= 2 and projected[0] and projected[-1] else None)
+    print(f"projected ratio (a core per server process, load generator elsewhere): {projected_ratio}")
+    print(f"ratio of the largest N below the first failing N: {ratio_contiguous} ({firsts})")
+    print(f"ratio {args.workers[-1]} vs {args.workers[0]} workers: {ratio} (target >= 1.8); "
+          f"load average before/after: {load_before[0]:.2f}/{os.getloadavg()[0]:.2f}")
+    print(json.dumps({"workers": result, "ratio": ratio, "ratio_contiguous": ratio_contiguous,
+                      "projected_ratio": projected_ratio, "target_ratio": 1.8,
+                      "counts": args.counts,
+                      "window_s": args.window, "load_before": round(load_before[0], 2),
+                      "load_after": round(os.getloadavg()[0], 2), "elapsed_s": round(time.monotonic() - started, 1),
+                      "error": error}, separators=(",", ":")))
+    return 1 if error else 0
 
 
 def slope(rows: list[dict]) -> float | None:
@@ -574,7 +701,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="subscribers receive through aiortc's full per-packet path (for comparison)")
     parser.add_argument("--py-spy", action="store_true", help="py-spy the SFU at the largest N")
     parser.add_argument("--py-spy-seconds", type=int, default=5)
+    parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")],
+                        help="capacity mode: CLASSROOM_MEDIA_WORKERS values to compare (e.g. 1,2); no baseline")
     args = parser.parse_args(argv)
+    args.server_env = None
     if args.counts is None:
         args.counts = [1, 10] if args.quick else [1, 10, 50, 100]
     if args.baseline_counts is None:
@@ -607,6 +737,8 @@ def main(argv: list[str] | None = None) -> int:
     log(f"media: {len(media['video'])} VP8 frames at {media['video_bps'] / 1e6:.2f} Mbit/s, "
         f"{len(media['audio'])} Opus packets")
     ctx = mp.get_context("spawn")
+    if args.workers:
+        return capacity_main(args, ctx, started)
     workers_needed = max(1, math.ceil(max([*args.counts, *args.baseline_counts]) / args.peers_per_worker))
     sfu_rows: list[dict] = []
     base_rows: list[dict] = []

@@ -585,6 +585,39 @@ static PyObject *Leg_restart(Leg *L, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *Leg_resume(Leg *L, PyObject *args) {
+    unsigned long clock_rate;
+    long last_seq;
+    unsigned long long last_ts;
+    PyObject *last_time;
+    int started;
+    if (!PyArg_ParseTuple(args, "klKOp:resume", &clock_rate, &last_seq, &last_ts, &last_time, &started))
+        return NULL;
+    if (last_time != Py_None && !PyFloat_Check(last_time) && !PyLong_Check(last_time)) {
+        PyErr_SetString(PyExc_TypeError, "last_time must be a number or None");
+        return NULL;
+    }
+    /* continue another sender's stream: StreamRebaser(clock_rate, last_seq + 1, last_ts) at its state */
+    L->clock_rate = (uint32_t)clock_rate;
+    L->last_seq = (uint16_t)(last_seq & 0xFFFF);
+    L->first_out = (uint16_t)(L->last_seq + 1);
+    L->last_ts = (uint32_t)last_ts;
+    L->seq_off = 0;
+    L->ts_off = 0;
+    if (last_time == Py_None) {
+        L->has_last_time = 0;
+    } else {
+        double t = PyFloat_AsDouble(last_time);
+        if (t == -1.0 && PyErr_Occurred())
+            return NULL;
+        L->last_time = t;
+        L->has_last_time = 1;
+    }
+    L->started = started;
+    Py_CLEAR(L->source);
+    Py_RETURN_NONE;
+}
+
 static PyObject *Leg_rebase(Leg *L, PyObject *args) {
     PyObject *source;
     long seq;
@@ -774,6 +807,8 @@ static PyMethodDef Leg_methods[] = {
     {"set_header", (PyCFunction)Leg_set_header, METH_VARARGS, "set_header(payload_type, ssrc, extensions)"},
     {"clear_header", (PyCFunction)Leg_clear_header, METH_NOARGS, "stop sending (until set_header)"},
     {"restart", (PyCFunction)Leg_restart, METH_VARARGS, "restart(clock_rate): new timeline after the last sent"},
+    {"resume", (PyCFunction)Leg_resume, METH_VARARGS,
+     "resume(clock_rate, last_seq, last_ts, last_time, started): continue another sender's stream"},
     {"rebase", (PyCFunction)Leg_rebase, METH_VARARGS, "rebase(source, seq, ts, now)"},
     {"forward", (PyCFunction)Leg_forward, METH_VARARGS, "forward(producer, packet)"},
     {"retransmit", (PyCFunction)(void (*)(void))Leg_retransmit, METH_VARARGS | METH_KEYWORDS,

@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,8 +67,10 @@ from . import fanout
 __all__ = [
     "InboundTap",
     "OutboundPort",
+    "SendRoute",
     "SenderReportSource",
     "check_compatible",
+    "send_route",
     "tap_receiver",
     "take_sender",
 ]
@@ -112,9 +115,11 @@ def check_compatible() -> None:
     for name in ("_send_rtcp", "_send_rtcp_pli", "_send_rtcp_nack", "_run_rtcp", "_handle_rtp_packet"):
         if not hasattr(receiver, name):
             missing.append(name)
-    for name in ("_tx_srtp", "_state"):
+    for name in ("_tx_srtp", "_state", "_ssl", "_role", "_srtp_profiles"):
         if name not in _init_names(RTCDtlsTransport):
             missing.append(name)
+    if not hasattr(RTCDtlsTransport, "_setup_srtp"):
+        missing.append("RTCDtlsTransport._setup_srtp")
     if missing:
         raise RuntimeError(f"aiortc internals changed, media/aiortc_adapter.py needs updating: {missing}")
 
@@ -391,6 +396,43 @@ class OutboundPort:
         if sent is not None:
             rtt = time.monotonic() - sent - dlsr / 65536.0
             self._on_round_trip(max(0.0, rtt))
+
+
+@dataclass(frozen=True, slots=True)
+class SendRoute:
+    """What another process needs to send a sender's RTP itself: the SRTP key of the
+    DTLS transport's outbound direction, and the ICE pair's UDP socket and peer address."""
+
+    srtp_key: bytes
+    """master key + salt, as aiortc's ``_setup_srtp`` gives its outbound ``Policy``"""
+    srtp_profile: int
+    """pylibsrtp's profile number (``Policy.SRTP_PROFILE_*``)"""
+    fileno: int
+    """the nominated pair's UDP socket in this process (dup it, do not close it)"""
+    addr: tuple[str, int]
+
+
+def send_route(sender: RTCRtpSender) -> SendRoute | None:
+    """The send path of a connected sender, None before DTLS is up and a pair is nominated.
+
+    The key is derived as ``RTCDtlsTransport._setup_srtp`` derives it (RFC 5764 section 4.2:
+    the TLS exporter gives the same keying material every time it is asked).
+    """
+    dtls = sender.transport
+    if dtls is None or dtls._state is not State.CONNECTED or dtls._ssl is None:
+        return None
+    pair = dtls.transport._connection._nominated.get(1)
+    if pair is None:
+        return None
+    sock = pair.protocol.transport.get_extra_info("socket")
+    selected = dtls._ssl.get_selected_srtp_profile()
+    profile = next((p for p in dtls._srtp_profiles if p.openssl_profile == selected), None)
+    if sock is None or sock.type != socket.SOCK_DGRAM or profile is None:
+        return None  # a TURN relay (aioice's TurnTransport has no socket) or a TCP pair stays in-process
+    view = dtls._ssl.export_keying_material(b"EXTRACTOR-dtls_srtp", 2 * (profile.key_length + profile.salt_length))
+    key = profile.get_key_and_salt(view, 1 if dtls._role == "server" else 0)
+    return SendRoute(bytes(key), profile.libsrtp_profile, sock.fileno(),
+                     (str(pair.remote_addr[0]), int(pair.remote_addr[1])))
 
 
 def take_sender(sender: RTCRtpSender, **callbacks: Any) -> OutboundPort:

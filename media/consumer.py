@@ -6,6 +6,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from aiortc import clock
 
@@ -14,13 +15,26 @@ from .aiortc_adapter import OutboundParameters, OutboundPort, SenderReport
 from .ids import new_id
 from .producer import Producer
 from .rtp import ForwardedPacket, one_byte_extensions
+from .workers.wire import RebaseState
 
-__all__ = ["Consumer"]
+__all__ = ["Consumer", "Offload"]
 
 logger = logging.getLogger(__name__)
 
 HISTORY = fanout.HISTORY  # packets kept for NACK answers (~5 s of 720p video)
 RTT_ALPHA = 0.85  # smoothing of the round trip, as aiortc's sender does it
+
+
+class Offload(Protocol):
+    """Where a consumer's packets are written when a media worker sends them (``media.workers``)."""
+
+    def rebind(self, feed: str | None, request_keyframe: Callable[[], None]) -> None: ...
+
+    def set_paused(self, paused: bool) -> None: ...
+
+    def retransmit(self, sequence_numbers: list[int]) -> None: ...
+
+    def sender_report(self) -> SenderReport | None: ...
 
 
 class Consumer:
@@ -50,6 +64,8 @@ class Consumer:
         self._params: OutboundParameters | None = None
         self._request_keyframe: Callable[[], None] = lambda: None
         self._on_close: list[Callable[[Consumer], None]] = []
+        self.remote: Offload | None = None
+        """set while a media worker sends this consumer's packets (``media.workers``)"""
         self._port = port_factory(self)
         self.leg: fanout.Leg = fanout.implementation().leg(
             90000 if kind == "video" else 48000, random.randrange(0x8000), random.randrange(1 << 32),
@@ -93,6 +109,8 @@ class Consumer:
         self.feed = feed
         self._request_keyframe = request_keyframe
         self.leg.source = None
+        if self.remote is not None:
+            self.remote.rebind(feed, request_keyframe)
 
     def on_close(self, callback: Callable[[Consumer], None]) -> None:
         self._on_close.append(callback)
@@ -101,8 +119,9 @@ class Consumer:
         if self.closed:
             return
         self._params = params
-        self.leg.set_header(params.payload_type, params.ssrc, one_byte_extensions(params.extensions))
-        self.leg.restart(params.clock_rate)
+        if self.remote is None:  # an offloaded consumer's worker gets the new spec (WorkerPool.adopt)
+            self.leg.set_header(params.payload_type, params.ssrc, one_byte_extensions(params.extensions))
+            self.leg.restart(params.clock_rate)
         self._request_keyframe()
 
     def set_paused(self, paused: bool) -> None:
@@ -111,6 +130,8 @@ class Consumer:
             return
         self.leg.paused = paused
         self.leg.source = None
+        if self.remote is not None:
+            self.remote.set_paused(paused)
         if not paused:
             self._request_keyframe()
 
@@ -134,6 +155,9 @@ class Consumer:
         if self._params is None or self.closed:
             return
         self.nacked += len(sequence_numbers)
+        if self.remote is not None:
+            self.remote.retransmit(sequence_numbers)
+            return
         self.leg.retransmit(sequence_numbers, None, self.rtt)  # bounded: once per round trip, bytes per second
 
     def keyframe_requested(self) -> None:
@@ -152,6 +176,8 @@ class Consumer:
         Audio and video of one publisher share its NTP clock, so keeping its
         mapping (extrapolated by local elapsed time) keeps lip sync.
         """
+        if self.remote is not None:
+            return self.remote.sender_report()
         leg = self.leg
         producer = leg.source
         if not leg.packets or not isinstance(producer, Producer):
@@ -167,6 +193,40 @@ class Consumer:
             ntp = clock.current_ntp_time()
             rtp = (leg.last_ts + int(elapsed * producer.clock_rate)) & 0xFFFFFFFF
         return SenderReport(ntp, rtp, self.packets, self.octets)
+
+    # --- handing the data plane to a media worker and back (media.workers) ------------------
+
+    @property
+    def parameters(self) -> OutboundParameters | None:
+        return self._params
+
+    def stream_state(self) -> RebaseState:
+        """Where the outbound stream stands (a worker continues it from there)."""
+        leg = self.leg
+        return RebaseState(leg.last_seq, leg.last_ts, leg.last_time, leg.started)
+
+    def offload(self, remote: Offload) -> None:
+        """A worker sends from now on; it starts on a keyframe. The leg stays in the feed's
+        fan-out but sends nothing (no header) until ``resume_local``."""
+        self.remote = remote
+        self.leg.clear_header()
+        remote.rebind(self.feed, self._request_keyframe)
+        if self.paused:
+            remote.set_paused(True)
+
+    def count_remote(self, packets: int, octets: int, retransmitted: int, send_failures: int) -> None:
+        """The counters while a worker sends (its report added to what was sent before)."""
+        leg = self.leg
+        leg.packets, leg.octets, leg.retransmitted, leg.send_failures = packets, octets, retransmitted, send_failures
+
+    def resume_local(self, state: RebaseState) -> None:
+        """The worker is gone: send in-process again, continuing from ``state``, on a keyframe."""
+        self.remote = None
+        params = self._params
+        if params is not None and not self.closed:
+            self.leg.set_header(params.payload_type, params.ssrc, one_byte_extensions(params.extensions))
+            self.leg.resume(params.clock_rate, state.last_seq, state.last_ts, state.last_time, state.started)
+        self._request_keyframe()
 
     async def close(self) -> None:
         if self.closed:

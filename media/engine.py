@@ -9,6 +9,7 @@ from aiortc import RTCConfiguration, RTCIceServer
 
 from .aiortc_adapter import check_compatible
 from .router import Router
+from .workers import WorkerPool
 
 __all__ = ["MediaConfig", "MediaEngine"]
 
@@ -22,6 +23,9 @@ class MediaConfig:
     ice_servers: tuple[RTCIceServer, ...] = field(default_factory=tuple)
     connect_timeout_s: float = 10.0
     """A peer connection that has not connected this long after its SDP exchange is closed."""
+    workers: int = 0
+    """Media worker processes that send subscribers' packets (media/workers/WORKERS.md); 0 or 1:
+    none, every packet is sent by this process."""
 
 
 class MediaEngine:
@@ -30,13 +34,21 @@ class MediaEngine:
         self._config = config or MediaConfig()
         self.routers: dict[str, Router] = {}
         self.closed = False
+        self.workers: WorkerPool | None = None
+
+    def start(self) -> None:
+        """Start the media workers, if configured (call from the running event loop)."""
+        if self.workers is None and self._config.workers >= 2 and not self.closed:
+            self.workers = WorkerPool(self._config.workers)
+            self.workers.start()
 
     def router(self, lesson_id: str) -> Router:
         """The lesson's router, created on first use."""
         router = self.routers.get(lesson_id)
         if router is None or router.closed:
             configuration = RTCConfiguration(iceServers=list(self._config.ice_servers))
-            router = self.routers[lesson_id] = Router(lesson_id, configuration, self._config.connect_timeout_s)
+            router = Router(lesson_id, configuration, self._config.connect_timeout_s, self.workers)
+            self.routers[lesson_id] = router
         return router
 
     def existing(self, lesson_id: str) -> Router | None:
@@ -52,3 +64,5 @@ class MediaEngine:
         self.closed = True
         for lesson_id in list(self.routers):
             await self.close_router(lesson_id)
+        if self.workers is not None:
+            await self.workers.close()

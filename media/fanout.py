@@ -42,7 +42,9 @@ API (both implementations; ``implementation().leg(...)`` / ``.deliver(...)``):
 - ``leg(clock_rate, initial_seq, initial_ts, send, resolve, on_switch)``;
 - ``set_header(payload_type, ssrc, extensions)`` starts sending, ``clear_header()``
   stops it; ``restart(clock_rate)`` keeps the numbering after the last packet sent
-  and waits for a new source; ``paused`` (read/write); ``source`` (the producer
+  and waits for a new source; ``resume(clock_rate, last_seq, last_ts, last_time,
+  started)`` does the same after another sender's last packet (a media worker's);
+  ``paused`` (read/write); ``source`` (the producer
   followed, reset it to None to gate on a keyframe again);
 - ``forward(producer, packet)``, ``deliver(legs, producer, packet)`` (a tuple of
   legs; an item that is not a C leg gets ``item.forward(producer, packet)``);
@@ -53,7 +55,7 @@ API (both implementations; ``implementation().leg(...)`` / ``.deliver(...)``):
   (a token bucket; whole bytes). ``now`` is ``time.monotonic()`` unless given (tests);
 - ``packets``, ``octets`` (payload bytes), ``send_failures``, ``retransmitted``,
   ``retransmit_suppressed`` (NACKed packets in history not resent: too soon, or over budget);
-  ``last_seq``, ``last_ts``, ``last_time``, ``outbound_timestamp(in_ts)`` for
+  ``last_seq``, ``last_ts``, ``last_time``, ``started``, ``outbound_timestamp(in_ts)`` for
   sender reports; ``direct`` / ``direct_sends`` (the C leg writes to an fd).
 
 A packet SRTP refuses (longer than pylibsrtp's 1356-byte limit) is a send failure.
@@ -151,6 +153,9 @@ class Leg(Protocol):
     def last_time(self) -> float | None: ...
 
     @property
+    def started(self) -> bool: ...
+
+    @property
     def direct(self) -> bool: ...
 
     @property
@@ -161,6 +166,8 @@ class Leg(Protocol):
     def clear_header(self) -> None: ...
 
     def restart(self, clock_rate: int) -> None: ...
+
+    def resume(self, clock_rate: int, last_seq: int, last_ts: int, last_time: float | None, started: bool) -> None: ...
 
     def rebase(self, source: object, seq: int, ts: int, now: float) -> None: ...
 
@@ -223,6 +230,10 @@ class PythonLeg:
         return self._rebaser.last_time
 
     @property
+    def started(self) -> bool:
+        return self._rebaser.started
+
+    @property
     def direct(self) -> bool:
         return False
 
@@ -239,6 +250,12 @@ class PythonLeg:
 
     def restart(self, clock_rate: int) -> None:
         self._rebaser = StreamRebaser(clock_rate, self._rebaser.last_seq + 1, self._rebaser.last_ts)
+        self._source = None
+
+    def resume(self, clock_rate: int, last_seq: int, last_ts: int, last_time: float | None, started: bool) -> None:
+        rebaser = self._rebaser = StreamRebaser(clock_rate, (last_seq + 1) & 0xFFFF, last_ts & 0xFFFFFFFF)
+        rebaser.last_time = last_time
+        rebaser.started = started
         self._source = None
 
     def rebase(self, source: object, seq: int, ts: int, now: float) -> None:

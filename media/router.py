@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from aiortc import RTCConfiguration
+from aiortc import RTCConfiguration, RTCRtpSender
 
 from .consumer import Consumer
 from .errors import MediaClosedError
@@ -15,6 +15,7 @@ from .ids import new_id
 from .producer import Producer
 from .stats import RelayStats
 from .transport import Transport
+from .workers import WorkerPool
 
 __all__ = ["Router"]
 
@@ -29,12 +30,14 @@ class Router:
     their first local description, are closed by a task the router owns.
     """
 
-    def __init__(self, lesson_id: str, configuration: RTCConfiguration, connect_timeout_s: float = 10.0) -> None:
+    def __init__(self, lesson_id: str, configuration: RTCConfiguration, connect_timeout_s: float = 10.0,
+                 workers: WorkerPool | None = None) -> None:
         self.id = lesson_id
         self.uid = new_id("rt")
         self.closed = False
         self._configuration = configuration
         self._connect_timeout_s = connect_timeout_s
+        self._workers = workers
         self.feeds: dict[str, Feed] = {}
         self.transports: set[Transport] = set()
         self._listeners: list[Callable[[], None]] = []
@@ -75,6 +78,11 @@ class Router:
     def _feeds_changed(self) -> None:
         for listener in list(self._listeners):
             listener()
+
+    def offload(self, consumer: Consumer, sender: RTCRtpSender) -> None:
+        """Hand a consumer of a connected transport to a media worker, if there are any."""
+        if self._workers is not None and not self.closed:
+            self._workers.adopt(consumer, sender, self.feeds.get, self.uid)
 
     # --- counters (read by media.stats.router_stats) -------------------------------------------
 

@@ -11,7 +11,9 @@ Rules (RFC 8866 lines, RFC 8839 ICE, RFC 8842 DTLS): the first line is ``v=0``; 
 least one ``m=`` section and every one names its formats; ``a=ice-ufrag``, ``a=ice-pwd``,
 ``a=fingerprint`` and ``a=setup`` are present for every section (at its level or at the
 session level); the setup role is ``actpass``, ``active`` or ``passive`` in an offer and
-``active`` or ``passive`` in an answer.
+``active`` or ``passive`` in an answer; a ``BUNDLE`` group's first identification tag (the
+transport the others share, RFC 8843) is the ``a=mid`` of one of its sections (aiortc would
+otherwise leave the bundled sections without a transport and fail on answering and closing).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ def check_description(sdp: str, kind: Literal["offer", "answer"]) -> None:
     defaults = _attributes(session)
     for index, section in enumerate(sections):
         _check_section(index, section, defaults, kind)
+    _check_bundle(session, sections)
 
 
 def _split(lines: list[str]) -> tuple[list[str], list[list[str]]]:
@@ -98,3 +101,11 @@ def _check_section(index: int, section: list[str], defaults: dict[str, str], kin
     if attributes["setup"] not in _SETUP_ROLES[kind]:
         allowed = ", ".join(sorted(_SETUP_ROLES[kind]))
         raise SdpError(f"{where}: a=setup must be one of {allowed} in an {kind}")
+
+
+def _check_bundle(session: list[str], sections: list[list[str]]) -> None:
+    mids = {_attributes(section[1:]).get("mid") for section in sections}
+    for line in session:
+        semantic, _, tags = line.strip().removeprefix("a=group:").partition(" ")
+        if line.startswith("a=group:") and semantic == "BUNDLE" and tags.split() and tags.split()[0] not in mids:
+            raise SdpError(f"the BUNDLE group's first tag {tags.split()[0]!r} is the a=mid of no media section")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
-from .aiortc_adapter import take_sender, tap_receiver
+from .aiortc_adapter import OutboundParameters, take_sender, tap_receiver
 from .consumer import Consumer
 from .errors import MediaClosedError, SdpError
 from .ids import new_id
@@ -135,9 +135,14 @@ class Transport:
 
     def _add_consumer(self, transceiver: RTCRtpTransceiver) -> Consumer:
         def port(c: Consumer):  # type: ignore[no-untyped-def]
+            def parameters_set(params: OutboundParameters) -> None:
+                c.set_parameters(params)
+                if self.connected_once:  # a slot negotiated on a connected transport (a WS renegotiation)
+                    self.router.offload(c, transceiver.sender)
+
             return take_sender(transceiver.sender, on_nack=c.retransmit, on_keyframe_request=c.keyframe_requested,
                                on_loss_report=c.loss_reported, sender_report=c.sender_report,
-                               on_parameters=c.set_parameters, on_round_trip=c.round_trip_measured)
+                               on_parameters=parameters_set, on_round_trip=c.round_trip_measured)
 
         consumer = Consumer(transceiver.kind, port)
         self.router.count_consumer(consumer)
@@ -194,6 +199,8 @@ class Transport:
         if self.pc.connectionState == "connected":
             self.connected_once = True
             self._cancel_connect_timer()
+            for consumer, transceiver in list(self._consumer_transceivers.items()):
+                self.router.offload(consumer, transceiver.sender)
         if self.pc.connectionState in ("failed", "closed") and not self.closed:
             logger.info("transport lost lesson=%s transport=%s owner=%s state=%s",
                         self.router.id, self.id, self.owner, self.pc.connectionState)

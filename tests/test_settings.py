@@ -89,3 +89,12 @@ def test_ice_server_json_omits_missing_credentials() -> None:
 def test_turn_credentials_without_password_are_refused() -> None:
     with pytest.raises(ValueError, match="user:pass@host"):
         parse_ice_server("turn:bob@turn.example.org")
+
+
+def test_media_workers_default_to_the_cores_and_read_their_variable() -> None:
+    import os
+
+    assert Settings().media_workers == min(64, os.cpu_count() or 1)
+    assert Settings.from_env({"CLASSROOM_MEDIA_WORKERS": "0"}).media_workers == 0
+    with pytest.raises(ValueError, match="CLASSROOM_MEDIA_WORKERS"):
+        Settings.from_env({"CLASSROOM_MEDIA_WORKERS": "-1"})

@@ -109,7 +109,8 @@ def _components(settings: Settings, clock: Callable[[], float]) -> Components:
     directory_store = DirectoryStore(credits_db)
     people = directory_store
     lessons = Lessons(store, clock=clock, course_school=people.course_school)
-    engine = MediaEngine(MediaConfig(connect_timeout_s=settings.ice_connect_timeout_s))
+    engine = MediaEngine(MediaConfig(connect_timeout_s=settings.ice_connect_timeout_s,
+                                     workers=settings.media_workers))
     training_log = SqlEventLog(_database(settings, TRAINING_LOG_FILE, TRAINING_SCHEMA, "training-db"))
     presence_log = PresenceLog(credits_db)
     connections = ClassroomConnections(presence_log, clock=clock)
@@ -187,6 +188,7 @@ async def _lifespan(components: Components) -> AsyncIterator[None]:
         components.loop_lag.start()
         stack.push_async_callback(components.loop_lag.close)
         await components.bank.post_unposted()  # lessons whose end an earlier run did not get to post
+        components.live_media.engine.start()  # media workers; closed with the engine by live_media.close
         stack.push_async_callback(components.live_media.close)
         stack.push_async_callback(components.live_recordings.close)  # files finish before routers close
         components.live_recordings.salvage_interrupted(list(interrupted))

@@ -10,6 +10,7 @@ PASS (``%3A``, ``%40``, ``%2C``). STUN URLs carry no credentials.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -134,6 +135,7 @@ _SESSIONS_PER_PRINCIPAL = _int_in(1, 1000)
 _SESSIONS_PER_LESSON = _int_in(1, 100_000)
 _ICE_TIMEOUT = _int_in(1, 300)
 _TURN_TTL = _int_in(300, 24 * 3600)
+_MEDIA_WORKERS = _int_in(0, 64)
 
 # field name -> (environment variable, parser)
 ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -156,6 +158,7 @@ ENV_VARS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "turn_urls": ("CLASSROOM_TURN_URLS", _turn_list),
     "turn_secret_file": ("CLASSROOM_TURN_SECRET_FILE", lambda text: Path(_non_empty(text))),
     "turn_ttl_s": ("CLASSROOM_TURN_TTL_S", _TURN_TTL),
+    "media_workers": ("CLASSROOM_MEDIA_WORKERS", _MEDIA_WORKERS),
     "ledger_key_file": ("CLASSROOM_LEDGER_KEY_FILE", lambda text: Path(_non_empty(text))),
     "ledger_trusted_file": ("CLASSROOM_LEDGER_TRUSTED_FILE", lambda text: Path(_non_empty(text))),
 }
@@ -202,6 +205,8 @@ class Settings:
     """How long an issued TURN credential can open new allocations. coturn checks the expiry only when
     an allocation is made (its refreshes pass after it, tests/turn), so a running connection outlives
     its credential; pages fetch a fresh one on every (re)connect and before an ICE restart near expiry."""
+    media_workers: int = dataclasses.field(default_factory=lambda: min(64, os.cpu_count() or 1))
+    """Processes that send subscribers' media (media/workers/WORKERS.md); 0 or 1: the server process does."""
     ledger_key_file: Path | None = None
     """The ledger's Ed25519 signing key (PKCS#8 PEM); unset: ``DATA_DIR/ledger-signing.key``. Keep it
     where whoever can edit the database cannot read it (another volume, a secrets mount)."""
@@ -226,6 +231,7 @@ class Settings:
             "ice_connect_timeout_s": lambda v: _ICE_TIMEOUT(str(v)),
             "turn_urls": lambda v: [parse_turn_url(url) for url in v],
             "turn_ttl_s": lambda v: _TURN_TTL(str(v)),
+            "media_workers": lambda v: _MEDIA_WORKERS(str(v)),
         }
         for name, check in checks.items():
             _parse(name, check, getattr(self, name))

@@ -103,3 +103,6 @@ async def test_chromium_publishes_by_whip_and_a_chromium_viewer_decodes_it_acros
     assert after["audio"]["ssrc"] == before["audio"]["ssrc"]
     whip_sessions = [s for s in app.state.live_media.sessions.values() if s.kind == "whip"]
     assert len(whip_sessions) == 1
+    engine = app.state.live_media.engine
+    if engine.workers is not None:  # CLASSROOM_MEDIA_WORKERS >= 2: the viewer's media came from a worker
+        assert all(c.remote is not None for c in engine.routers[lesson["id"]].open_consumers)

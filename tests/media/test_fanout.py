@@ -154,6 +154,22 @@ def sessions() -> tuple[pylibsrtp.Session, pylibsrtp.Session]:
     return pylibsrtp.Session(tx_policy), rx
 
 
+@pytest.mark.parametrize("impl", fanout.implementations(), ids=lambda i: i.name)
+def test_a_resumed_leg_continues_another_senders_stream(impl: fanout.Implementation) -> None:
+    s = Script(impl)
+    a = Source()
+    s.leg.set_header(96, 7, b"")
+    s.leg.forward(a, packet(1, 0, keyframe=True, arrival=1.0))
+    # a media worker sent up to seq 65535 / ts 900000, its last packet arriving at 2.0, then died
+    s.leg.resume(90000, 65535, 900_000, 2.0, True)
+    assert (s.leg.last_seq, s.leg.last_ts, s.leg.last_time, s.leg.started, s.leg.source) == (
+        65535, 900_000, 2.0, True, None)
+    s.leg.forward(a, packet(2, 3000, arrival=2.25))  # the same producer, but the leg gates on a keyframe again
+    s.leg.forward(a, packet(3, 6000, keyframe=True, arrival=2.5))
+    assert [header(d)[2:4] for d in s.sent] == [(1000, 5000), (0, 900_000 + 45000)]  # wraps; 0.5 s gap
+    assert [seq for _, seq in s.switches] == [1, 2, 3]
+
+
 @pytest.mark.parametrize("mode", ["fd", "transport", "fd-refused"])
 async def test_the_native_route_sends_srtp_the_peer_can_read(mode: str) -> None:
     """fd: written to the socket; transport: no fd, through transport.sendto; fd-refused: the socket

@@ -185,3 +185,13 @@ async def test_whip_refuses_an_offer_with_a_unicode_digit_payload_type_with_400_
 
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "media section 2: RTP formats must be payload type numbers 0-127"
+
+
+def test_an_offer_whose_bundle_names_a_missing_section_first_is_refused_plainly() -> None:
+    """Its m=video line dropped, the video attributes join the audio section, whose a=mid becomes "1":
+    aiortc would leave that section without a transport (the falsifying example of the WHIP property)."""
+    lines = real_offer().splitlines()
+    mangled = "\r\n".join(line for line in lines if not line.startswith("m=video")) + "\r\n"
+    error = accepted_or_refused_plainly(mangled)
+    assert error is not None and "BUNDLE" in str(error)
+    assert accepted_or_refused_plainly(real_offer()) is None

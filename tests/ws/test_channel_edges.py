@@ -520,6 +520,9 @@ async def test_turning_video_off_pauses_only_video_and_turning_it_on_resumes_it(
 
         assert (await kunming.request({"type": "media.video", "enabled": False}))["type"] == "ack"
         assert all(c.paused for c in video) and not any(c.paused for c in audio)
+        audio_sent = packets(audio)
+        # a media worker reports its counters every 250 ms: let what was sent before the pause land first
+        await wait_for(lambda: packets(audio) > audio_sent + 25)
         video_sent, audio_sent = packets(video), packets(audio)
         await wait_for(lambda: packets(audio) > audio_sent + 25)  # ~0.5 s of audio as the observation window
         assert packets(video) == video_sent
