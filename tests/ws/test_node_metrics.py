@@ -96,6 +96,17 @@ async def test_metrics_follow_a_live_lesson_between_two_scrapes(
             assert value(second, "classroom_http_requests_total", **lesson_reads) == 1
             assert total(second, "classroom_http_requests_total", route=f"/api/lessons/{lesson_id}") == 0
 
+            pool = app.state.live_media.engine.workers
+            workers = [] if pool is None else [w for w in pool.workers if w.alive]
+            assert value(second, "classroom_media_workers") == len(workers)
+            if workers:  # the classroom's audio and video consumers are sent by a worker
+                assert sum(len(w.remotes) for w in workers) == 2
+            for worker in workers:  # the default settings start one per core; their CPU is counted while they send
+                label = {"worker": str(worker.index)}
+                assert value(second, "classroom_media_worker_consumers", **label) == len(worker.remotes)
+                assert value(second, "classroom_media_worker_cpu_seconds_total", **label) > 0
+            assert total(second, "classroom_media_worker_consumers") == sum(len(w.remotes) for w in workers)
+
             assert value(second, "classroom_event_loop_lag_seconds_count") > 0
             assert value(second, "process_cpu_seconds_total") > 0
             assert value(second, "classroom_presence_events_ingested_total") >= 1  # the classroom's arrival

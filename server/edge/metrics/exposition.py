@@ -35,6 +35,9 @@ Counters (``_total``) never go down while the process lives; those labelled by l
   not connected yet, or gone);
 - ``classroom_media_consumer_loss_ratio{lesson,kind}`` (gauge histogram): the open consumers by the
   fraction lost in their subscriber's last receiver report;
+- ``classroom_media_workers`` (gauge), ``classroom_media_worker_cpu_seconds_total{worker}``,
+  ``classroom_media_worker_consumers{worker}`` (gauge), ``classroom_media_worker_pipe_drops_total{worker}``:
+  the media worker processes, their CPU, the consumers they send for and the packets their pipe dropped;
 - ``classroom_event_loop_lag_seconds`` (histogram): how late the event loop woke a 250 ms timer;
 - ``classroom_event_loop_lag_last_seconds`` (gauge): the latest of those samples;
 - ``process_cpu_seconds_total``, ``process_resident_memory_bytes``, ``process_open_fds`` and the other
@@ -103,6 +106,7 @@ class NodeCollector(Collector):
         yield from self._relay()
         yield self._loss()
         yield from self._loop_lag()
+        yield from self._workers()
         yield from self._edge()
 
     def _ledger(self) -> Iterator[Metric]:
@@ -159,6 +163,25 @@ class NodeCollector(Collector):
                                     buckets=buckets, sum_value=lag.total)
         yield GaugeMetricFamily("classroom_event_loop_lag_last_seconds", "The latest event-loop lag sample",
                                 value=lag.last)
+
+    def _workers(self) -> Iterator[Metric]:
+        workers = sorted(self._s.workers.items())
+        yield GaugeMetricFamily("classroom_media_workers", "Media worker processes running",
+                                value=sum(1 for _, w in workers if w.alive))
+        cpu = CounterMetricFamily("classroom_media_worker_cpu_seconds", "CPU time (user + system) of a media "
+                                  "worker process", labels=["worker"])
+        consumers = GaugeMetricFamily("classroom_media_worker_consumers", "Consumers a media worker sends for",
+                                      labels=["worker"])
+        drops = CounterMetricFamily("classroom_media_worker_pipe_drops", "Packets the pipe to a media worker "
+                                    "could not take", labels=["worker"])
+        for index, w in workers:
+            if w.alive:
+                cpu.add_metric([str(index)], w.cpu_seconds)
+                consumers.add_metric([str(index)], w.consumers)
+                drops.add_metric([str(index)], w.pipe_drops)
+        yield cpu
+        yield consumers
+        yield drops
 
     def _edge(self) -> Iterator[Metric]:
         s = self._s

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import psutil
+
 from classroom.ledger.chain import Checkpoint
 from media import MediaEngine, RelayStats, router_stats
 from server.edge.database import Database, Tx
@@ -23,7 +25,7 @@ from server.live.channel.rooms import Rooms
 from server.presence.log import PresenceLog
 from server.replay.live_recordings import LiveRecordings
 
-__all__ = ["LagHistogram", "NodeSnapshot", "NodeSources"]
+__all__ = ["LagHistogram", "NodeSnapshot", "NodeSources", "WorkerFigures"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,19 @@ class LagHistogram:
     """samples per bucket of ``server.edge.metrics.loop_lag.LAG_BUCKETS``, then above the largest bound"""
     total: float
     last: float
+
+
+@dataclass(frozen=True)
+class WorkerFigures:
+    """One media worker process (``media.workers``) as seen at scrape time."""
+
+    alive: bool
+    consumers: int
+    """subscribers' consumers it sends for now"""
+    cpu_seconds: float
+    """user + system CPU of its process (0.0 once it is gone: its series then ends with the process)"""
+    pipe_drops: int
+    """packets the pipe to it could not take"""
 
 
 @dataclass(frozen=True)
@@ -52,6 +67,8 @@ class NodeSnapshot:
     presence_events_ingested: int = 0
     http_requests: dict[RequestKey, int] = field(default_factory=dict)
     loop_lag: LagHistogram = LagHistogram((), 0.0, 0.0)
+    workers: dict[int, WorkerFigures] = field(default_factory=dict)
+    """worker index -> its figures; empty without media workers"""
 
 
 @dataclass(frozen=True)
@@ -85,6 +102,7 @@ class NodeSources:
             presence_events_ingested=self.presence_log.ingested,
             http_requests=dict(self.http_requests),
             loop_lag=LagHistogram(tuple(lag.counts), lag.total, lag.last),
+            workers=self._workers(),
         )
 
     def _participants(self) -> dict[str, int]:
@@ -99,6 +117,24 @@ class NodeSources:
     def _relay(self) -> dict[tuple[str, str], RelayStats]:
         return {(lesson, kind): stats for lesson, router in list(self.engine.routers.items())
                 for kind, stats in router_stats(router).items()}
+
+
+    def _workers(self) -> dict[int, WorkerFigures]:
+        pool = self.engine.workers
+        if pool is None:
+            return {}
+        return {w.index: WorkerFigures(w.alive, len(w.remotes), _cpu_seconds(w.pid) if w.alive else 0.0,
+                                       w.pipe_drops) for w in list(pool.workers)}
+
+
+def _cpu_seconds(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.user + times.system)
 
 
 def _ledger_head_in(tx: Tx) -> tuple[int, Checkpoint | None]:
