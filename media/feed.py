@@ -51,6 +51,8 @@ class Feed:
         self._fanout = fanout.implementation().deliver
         self._on_change = on_change
         self._throttle = KeyframeThrottle(self._send_keyframe_request, keyframe_interval)
+        self.delivery_failures = 0
+        """packets a follower or the fan-out raised on (logged; the others still got them)"""
 
     @property
     def live(self) -> bool:
@@ -105,12 +107,26 @@ class Feed:
         self._others = tuple(c for c in self._consumers if c.leg is None)
 
     def _deliver(self, producer: Producer, packet: ForwardedPacket) -> None:
+        """Called from the publisher's receive path: nothing raised here may reach aiortc, which would
+        close the publisher's transport and cut the feed for everybody."""
         if producer is not self.producer:
             return
         if self._legs:
-            self._fanout(self._legs, producer, packet)
+            try:
+                self._fanout(self._legs, producer, packet)
+            except Exception:
+                self._delivery_failed("fan-out")
         for follower in self._others:
-            follower.forward(producer, packet)
+            try:
+                follower.forward(producer, packet)
+            except Exception:
+                self._delivery_failed(type(follower).__name__)
+
+    def _delivery_failed(self, where: str) -> None:
+        self.delivery_failures += 1
+        if self.delivery_failures & (self.delivery_failures - 1) == 0:  # 1, 2, 4, 8...: visible, never a flood
+            logger.exception("feed delivery failed feed=%s in=%s failures=%d", self.key, where,
+                             self.delivery_failures)
 
     def _send_keyframe_request(self) -> None:
         if self.producer is not None:

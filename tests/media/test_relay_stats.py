@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from aiortc import RTCConfiguration
@@ -78,3 +78,46 @@ async def test_a_packet_the_transport_cannot_send_is_a_send_failure() -> None:
     sub.forward(pub, keyframe(2))
     stats = router_stats(router)["video"]
     assert (stats.send_failures, stats.forwarded_packets) == (2, 0)
+
+
+class Follower:
+    """A follower without a leg (like the recorder's tap) that records, or raises on, what it is given."""
+
+    leg = None
+    ready = True
+
+    def __init__(self, fails: bool) -> None:
+        self.feed: str | None = None
+        self.fails = fails
+        self.got: list[int] = []
+
+    def bind(self, feed: str | None, request_keyframe: object) -> None:
+        self.feed = feed
+
+    def on_close(self, callback: object) -> None:
+        pass
+
+    def forward(self, producer: Producer, packet: ForwardedPacket) -> None:
+        if self.fails:
+            raise RuntimeError("a broken follower")
+        self.got.append(packet.sequence_number)
+
+
+async def test_a_follower_that_raises_costs_the_others_nothing_and_never_reaches_the_publisher(
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    router = Router("L1", RTCConfiguration())
+    pub, sub = producer(router), consumer(router)
+    feed = router.feed("teacher/camera", "video")
+    broken, tap = Follower(fails=True), Follower(fails=False)
+    for follower in (broken, sub, tap):
+        feed.add(cast(Any, follower))
+    feed.set_producer(pub)
+    with caplog.at_level("ERROR", logger="media.feed"):
+        for seq in (1, 2, 3):
+            feed._deliver(pub, keyframe(seq))  # what the publisher's receive path calls: must not raise
+    assert tap.got == [1, 2, 3]
+    assert sub.packets == 3
+    assert feed.delivery_failures == 3
+    assert len([r for r in caplog.records if "feed delivery failed" in r.message]) == 2  # the 1st and the 2nd
+    await router.close()
