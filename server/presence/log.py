@@ -18,6 +18,7 @@ from typing import Any
 from classroom.attendance import PresenceEvent, PresenceKind
 from classroom.errors import Conflict, ValidationError
 from server.edge.database import Database, Tx
+from server.edge.group_commit import GroupCommit
 from server.edge.migrations import Migrations
 
 __all__ = ["MAX_KEY_CHARS", "PRESENCE_SCHEMA", "EventKeyConflict", "PresenceLog", "events_in", "last_presence_in",
@@ -185,25 +186,16 @@ class PresenceLog:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._queue: list[_Batch] = []
-        self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._task: asyncio.Task[None] | None = None
+        self._group: GroupCommit[_Batch] = GroupCommit("presence log", self._commit, MAX_QUEUED_BATCHES)
         self.ingested = 0
         """events this process wrote (new ones; a repeated key is not counted)"""
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._writer(), name="presence-log")
+        self._group.start()
 
     async def close(self) -> None:
         """Commit what is queued, then stop the writer."""
-        await self.flush()
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self._group.stop()
 
     async def append(self, events: Sequence[PresenceEvent], author: str,
                      request: Request | None = None) -> list[str]:
@@ -225,9 +217,8 @@ class PresenceLog:
         return future
 
     async def flush(self) -> None:
-        """Wait until everything queued so far is committed (queueing clears ``_idle``; the writer
-        sets it only once the queue is empty and committed)."""
-        await self._idle.wait()
+        """Wait until everything queued so far is committed."""
+        await self._group.flush()
 
     async def events(self, lesson: str) -> list[PresenceEvent]:
         """Every event of ``lesson`` in append order."""
@@ -243,25 +234,9 @@ class PresenceLog:
         return await self.db.read(_key_in, key)
 
     def _enqueue(self, rows: list[tuple[object, ...]], request: Request | None = None) -> asyncio.Future[list[str]]:
-        if self._task is None:
-            raise RuntimeError("the presence log is not started")
-        if len(self._queue) >= MAX_QUEUED_BATCHES:
-            raise Conflict("the presence log is saturated; retry shortly")
         future: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Batch(rows, future, request))
-        self._idle.clear()
-        self._wake.set()
+        self._group.enqueue(_Batch(rows, future, request))
         return future
-
-    async def _writer(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            batches, self._queue = self._queue, []
-            if batches:
-                await self._commit(batches)
-            if not self._queue:
-                self._idle.set()
 
     async def _commit(self, batches: list[_Batch]) -> None:
         try:

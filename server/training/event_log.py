@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from classroom.errors import Conflict
 from server.edge.database import Database, Tx
+from server.edge.group_commit import GroupCommit
 from server.edge.migrations import Migrations
 from server.edge.wire_json import dumps
 
@@ -150,26 +150,17 @@ class SqlEventLog:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._queue: list[_Batch] = []
-        self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._task: asyncio.Task[None] | None = None
+        self._group: GroupCommit[_Batch] = GroupCommit("training log", self._commit, MAX_QUEUED_BATCHES)
         self.commits = 0
         """transactions the writer committed (each answers every append queued before it)"""
 
     async def open(self) -> None:
         await self.db.open()
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._writer(), name="training-log")
+        self._group.start()
 
     async def close(self) -> None:
         """Commit what is queued, stop the writer, close the database; idempotent."""
-        await self._idle.wait()
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self._group.stop()
         await self.db.close()
 
     async def append(self, events: Sequence[Event]) -> None:
@@ -178,30 +169,16 @@ class SqlEventLog:
         if not events:
             return
         rows = _rows(events)
-        if self._task is None:
+        if not self._group.running:
             raise RuntimeError("the training log is not open")
-        if len(self._queue) >= MAX_QUEUED_BATCHES:
-            raise Conflict("the training log is saturated; retry shortly")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Batch(rows, future))
-        self._idle.clear()
-        self._wake.set()
+        self._group.enqueue(_Batch(rows, future))
         await future
 
     async def read(self, lesson_id: str, since: float = 0.0, until: float = float("inf")) -> list[Event]:
         """The lesson's events in ``[since, until]`` in log order, after every append queued so far."""
-        await self._idle.wait()
+        await self._group.flush()
         return await self.db.read(events_in, lesson_id, since, until)
-
-    async def _writer(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            batches, self._queue = self._queue, []
-            if batches:
-                await self._commit(batches)
-            if not self._queue:
-                self._idle.set()
 
     async def _commit(self, batches: list[_Batch]) -> None:
         try:
