@@ -91,15 +91,19 @@ async def test_a_running_allocation_outlives_its_credential(coturn: Coturn) -> N
                                       lifetime=600, channel_refresh_time=500), HOST, coturn.port)
     try:
         await asyncio.wait_for(client.connect(), 10)
-        async with asyncio.timeout(5):
-            while time.time() <= issued.expires_at + 1:  # until the credential has expired
+        # until the credential has expired by coturn's clock too: it reads time(2), the kernel's coarse
+        # clock, which can trail time.time() on a busy virtual machine; hence two seconds, not one
+        async with asyncio.timeout(8):
+            while time.time() <= issued.expires_at + 2:
                 await asyncio.sleep(0.1)
         refresh = stun.Message(message_method=stun.Method.REFRESH, message_class=stun.Class.REQUEST)
         refresh.attributes["LIFETIME"] = 600
         response, _ = await asyncio.wait_for(client.request_with_retry(refresh), 10)
         assert response.attributes["LIFETIME"] == 600
         with pytest.raises(TransactionFailed, match="401"):  # while a new allocation is refused
-            await _allocate(coturn.port, issued)
+            relayed = await _allocate(coturn.port, issued)
+            pytest.fail(f"allocated {relayed} at {time.time():.3f} with a credential expired at "
+                        f"{issued.expires_at}:\n{coturn.log_tail()}")
     finally:
         await client.delete()
         transport.close()
